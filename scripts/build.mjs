@@ -1,0 +1,20 @@
+// Bundles the two entry points with esbuild: one file each, so `peti version` loads a single module
+// (measured: bundling saves the module-resolution cost of ~100 small files on every CLI start).
+import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+
+rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  banner: { js: "import { createRequire as __peti_cr } from 'node:module'; const require = __peti_cr(import.meta.url);" },
+  external: ['node-unix-socket'],
+};
+await Promise.all([
+  build({ ...common, entryPoints: { peti: 'src/cli/main.ts' }, outdir: 'dist' }),
+  build({ ...common, entryPoints: { petid: 'src/daemon/main.ts' }, outdir: 'dist' }),
+]);
