@@ -30,7 +30,8 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
   const tmp = tempPath(path);
   const fd = openSync(tmp, 'wx', mode);
   try {
-    writeSync(fd, data);
+    if (typeof data === 'string') writeSync(fd, data);
+    else writeSync(fd, data);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
