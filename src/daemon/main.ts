@@ -1,0 +1,93 @@
+import { promises as fsp } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger, isLogLevel } from '../lib/log.js';
+import { messageOf } from '../lib/errors.js';
+import { createEngine } from '../engine/engine.js';
+import { createApiServer } from '../api/server.js';
+import { systemRoutes, PETI_VERSION } from '../api/routes/system.js';
+import { imageRoutes } from '../api/routes/images.js';
+import { acquirePidLock } from './lock.js';
+
+const USAGE = `Usage: petid [OPTIONS]
+
+The Peti daemon: serves the Docker Engine API on a unix socket.
+
+Options:
+      --data-root DIR     Root of persistent state (default /var/lib/peti)
+      --exec-root DIR     Root of runtime state (default /run/peti)
+  -H, --host unix://PATH  Socket to listen on (default unix:///run/peti/peti.sock)
+      --log-level LEVEL   debug, info, warn or error (default info)
+  -v, --version           Print the version and exit
+  -h, --help              Print this help
+`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'data-root': { type: 'string', default: '/var/lib/peti' },
+      'exec-root': { type: 'string', default: '/run/peti' },
+      host: { type: 'string', short: 'H' },
+      'log-level': { type: 'string', default: 'info' },
+      version: { type: 'boolean', short: 'v' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (values.version) {
+    process.stdout.write(`petid version ${PETI_VERSION}\n`);
+    return;
+  }
+  const level = values['log-level']!;
+  if (!isLogLevel(level)) throw new Error(`invalid --log-level ${level}: use debug, info, warn or error`);
+  const log = createLogger(level, { svc: 'petid' });
+  const dataRoot = values['data-root']!;
+  const execRoot = values['exec-root']!;
+  const host = values.host ?? `unix://${join(execRoot, 'peti.sock')}`;
+  if (!host.startsWith('unix://')) throw new Error(`unsupported -H ${host}: only unix:// sockets are served`);
+  const socketPath = host.slice('unix://'.length);
+
+  await fsp.mkdir(dataRoot, { recursive: true, mode: 0o700 });
+  const unlock = await acquirePidLock(join(dataRoot, 'petid.pid'));
+  try {
+    const engine = await createEngine({ dataRoot, execRoot, log });
+    const server = createApiServer({ log, routes: [...systemRoutes(engine), ...imageRoutes(engine)], serverHeader: `Peti/${PETI_VERSION} (linux)` });
+    await fsp.mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });
+    await fsp.rm(socketPath, { force: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => resolve());
+    });
+    await fsp.chmod(socketPath, 0o660);
+    log.info('petid ready', { socket: socketPath, dataRoot, execRoot, version: PETI_VERSION, pid: process.pid });
+    engine.events.emit('daemon', 'start', engine.id, { name: engine.name });
+
+    let stopping = false;
+    const stop = async (sig: string): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      log.info('shutting down', { signal: sig });
+      server.close();
+      server.closeAllConnections();
+      await engine.close();
+      await fsp.rm(socketPath, { force: true });
+      await unlock();
+      log.info('stopped');
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+  } catch (e) {
+    await unlock();
+    throw e;
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`petid: ${messageOf(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../lib/log.js';
+import { readJson, writeJsonAtomic } from '../lib/atomic.js';
+import { FileContentStore } from './content/index.js';
+import { MemoryEventBus } from './events/index.js';
+import { LocalImageService } from './images/index.js';
+import { OverlaySnapshotter, applyLayer } from './snapshots/index.js';
+
+export interface EngineOptions {
+  dataRoot: string;
+  execRoot: string;
+  log: Logger;
+}
+
+export interface Engine {
+  readonly dataRoot: string;
+  readonly execRoot: string;
+  /** Stable daemon ID (Docker's `ID` in /info), kept in the data root. */
+  readonly id: string;
+  readonly name: string;
+  readonly content: FileContentStore;
+  readonly snapshots: OverlaySnapshotter;
+  readonly images: LocalImageService;
+  readonly events: MemoryEventBus;
+  readonly startedAt: Date;
+  close(): Promise<void>;
+}
+
+/** Wire the engine's services on a data root. Directories are created root-only (0700). */
+export async function createEngine(opts: EngineOptions): Promise<Engine> {
+  const { dataRoot, execRoot, log } = opts;
+  await fsp.mkdir(dataRoot, { recursive: true, mode: 0o700 });
+  await fsp.chmod(dataRoot, 0o711);
+  await fsp.mkdir(execRoot, { recursive: true, mode: 0o700 });
+  const tmpDir = join(dataRoot, 'tmp');
+  await fsp.rm(tmpDir, { recursive: true, force: true });
+  await fsp.mkdir(tmpDir, { recursive: true, mode: 0o700 });
+
+  const idFile = join(dataRoot, 'engine.json');
+  let meta = await readJson<{ id: string }>(idFile);
+  if (!meta) {
+    meta = { id: randomUUID() };
+    await writeJsonAtomic(idFile, meta);
+  }
+
+  const content = new FileContentStore(join(dataRoot, 'content'));
+  await content.init();
+  const snapshots = new OverlaySnapshotter({ root: join(dataRoot, 'snapshots'), log: log.child({ svc: 'snapshots' }) });
+  await snapshots.init?.();
+  const events = new MemoryEventBus();
+  const images = new LocalImageService({
+    root: join(dataRoot, 'images'), content, snapshots, apply: applyLayer, events, log: log.child({ svc: 'images' }), tmpDir,
+  });
+  await images.init();
+
+  return {
+    dataRoot, execRoot, id: meta.id, name: hostname(), content, snapshots, images, events, startedAt: new Date(),
+    close: async () => {},
+  };
+}
