@@ -65,14 +65,18 @@ export function isZeroBlock(b: Buffer): boolean {
 
 function checksumOk(b: Buffer): boolean {
   const stored = parseNumeric(b, 148, 8, 'checksum');
-  let unsigned = 0;
-  let signed = 0;
+  let unsigned = 8 * 0x20; // the checksum field counts as spaces
+  for (let i = 0; i < 148; i++) unsigned += b[i] as number;
+  for (let i = 156; i < BLOCK; i++) unsigned += b[i] as number;
+  if (stored === unsigned) return true;
+  // some old writers summed signed chars
+  let signed = 8 * 0x20;
   for (let i = 0; i < BLOCK; i++) {
-    const c = i >= 148 && i < 156 ? 0x20 : (b[i] as number);
-    unsigned += c;
+    if (i >= 148 && i < 156) continue;
+    const c = b[i] as number;
     signed += c > 127 ? c - 256 : c;
   }
-  return stored === unsigned || stored === signed;
+  return stored === signed;
 }
 
 export function parseRawHeader(b: Buffer): RawHeader {
