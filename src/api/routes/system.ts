@@ -103,7 +103,7 @@ export function systemRoutes(engine: Engine): Route[] {
           for (const c of chain) users.set(c, (users.get(c) ?? 0) + 1);
         }
         let layersSize = 0;
-        await engine.snapshots.walk((s) => {
+        await engine.snapshots.walk((s: { key: string; kind: string; labels: Record<string, string> }) => {
           const n = Number(s.labels['peti.size'] ?? 0);
           sizeOf.set(s.key, n);
           if (s.kind === 'committed') layersSize += n;

@@ -1,0 +1,158 @@
+import { release } from 'node:os';
+import { NotFound } from '../../lib/errors.js';
+import { bool, filtersJson, list, str } from '../args.js';
+import { compileTemplate, humanSize, bytesSize } from '../format/index.js';
+import { printInspect, printRows } from '../output.js';
+import type { Command } from '../types.js';
+import { PETI_CLI_VERSION } from '../version.js';
+
+interface Version {
+  Version: string; ApiVersion: string; MinAPIVersion: string; GitCommit: string; GoVersion: string; Os: string; Arch: string;
+  KernelVersion: string; Platform?: { Name: string };
+}
+
+export const systemCommands: Command[] = [
+  {
+    names: ['version'],
+    usage: 'version [OPTIONS]',
+    description: 'Show the Peti version information',
+    flags: [{ name: 'format', short: 'f', kind: 'string' }],
+    maxArgs: 0,
+    async run(cli, p) {
+      const client = {
+        Version: PETI_CLI_VERSION, ApiVersion: '1.50', DefaultAPIVersion: '1.50', GoVersion: `node ${process.version}`, GitCommit: 'peti',
+        Os: 'linux', Arch: process.arch === 'x64' ? 'amd64' : process.arch, Context: 'default',
+      };
+      let server: Version | undefined;
+      let err: unknown;
+      try {
+        server = await cli.client.json<Version>('GET', '/version');
+      } catch (e) {
+        err = e;
+      }
+      const format = str(p, 'format');
+      if (format) {
+        cli.out.write((format === 'json' ? JSON.stringify({ Client: client, Server: server ?? null }) : compileTemplate(format)({ Client: client, Server: server ?? null })) + '\n');
+      } else {
+        cli.out.write(`Client:\n Version:           ${client.Version}\n API version:       ${client.ApiVersion}\n Node version:      ${process.version}\n OS/Arch:           linux/${client.Arch}\n`);
+        if (server) {
+          cli.out.write(`\nServer: ${server.Platform?.Name ?? 'Peti'}\n Engine:\n  Version:          ${server.Version}\n  API version:      ${server.ApiVersion} (minimum version ${server.MinAPIVersion})\n  Runtime:          ${server.GoVersion}\n  OS/Arch:          ${server.Os}/${server.Arch}\n  Kernel:           ${server.KernelVersion || release()}\n`);
+        }
+      }
+      if (err) throw err;
+    },
+  },
+  {
+    names: ['info', 'system info'],
+    usage: 'info [OPTIONS]',
+    description: 'Display system-wide information',
+    flags: [{ name: 'format', short: 'f', kind: 'string' }],
+    maxArgs: 0,
+    async run(cli, p) {
+      const i = await cli.client.json<Record<string, unknown>>('GET', '/info');
+      const format = str(p, 'format');
+      if (format) {
+        cli.out.write((format === 'json' ? JSON.stringify(i) : compileTemplate(format)(i)) + '\n');
+        return;
+      }
+      const g = (k: string): string => String(i[k] ?? '');
+      cli.out.write([
+        'Client:', ` Version:    ${PETI_CLI_VERSION}`, ' Context:    default', '',
+        'Server:',
+        ` Containers: ${g('Containers')}`, `  Running: ${g('ContainersRunning')}`, `  Paused: ${g('ContainersPaused')}`, `  Stopped: ${g('ContainersStopped')}`,
+        ` Images: ${g('Images')}`, ` Server Version: ${g('ServerVersion')}`, ` Storage Driver: ${g('Driver')}`,
+        ` Logging Driver: ${g('LoggingDriver')}`, ` Cgroup Driver: ${g('CgroupDriver')}`, ` Cgroup Version: ${g('CgroupVersion')}`,
+        ` Runtimes: ${Object.keys((i.Runtimes as Record<string, unknown>) ?? {}).join(' ')}`, ` Default Runtime: ${g('DefaultRuntime')}`,
+        ` Init Binary: ${g('InitBinary')}`, ` Security Options:`, ...((i.SecurityOptions as string[]) ?? []).map((s) => `  ${s.replace(/^name=/, '')}`),
+        ` Kernel Version: ${g('KernelVersion')}`, ` Operating System: ${g('OperatingSystem')}`, ` OSType: ${g('OSType')}`,
+        ` Architecture: ${g('Architecture')}`, ` CPUs: ${g('NCPU')}`, ` Total Memory: ${bytesSize(Number(i.MemTotal ?? 0))}`,
+        ` Name: ${g('Name')}`, ` ID: ${g('ID')}`, ` Peti Root Dir: ${g('DockerRootDir')}`, ` Debug Mode: ${g('Debug')}`,
+        ` Experimental: ${g('ExperimentalBuild')}`, ` Live Restore Enabled: ${g('LiveRestoreEnabled')}`, '',
+      ].join('\n'));
+    },
+  },
+  {
+    names: ['system df'],
+    usage: 'system df [OPTIONS]',
+    description: 'Show disk usage',
+    flags: [{ name: 'verbose', short: 'v', kind: 'bool' }, { name: 'format', kind: 'string' }],
+    maxArgs: 0,
+    async run(cli, p) {
+      const df = await cli.client.json<{ LayersSize: number; Images: { Id: string; RepoTags: string[]; Size: number; SharedSize: number; Containers: number; Created: number }[]; Containers: unknown[]; Volumes: unknown[]; BuildCache: unknown[] }>('GET', '/system/df');
+      const active = df.Images.filter((i) => i.Containers > 0).length;
+      const reclaim = df.Images.filter((i) => i.Containers <= 0).reduce((a, i) => a + i.Size - Math.max(0, i.SharedSize), 0);
+      const pct = (n: number, total: number): string => (total > 0 ? ` (${Math.round((n * 100) / total)}%)` : '');
+      if (bool(p, 'verbose')) {
+        cli.out.write('Images space usage:\n\n');
+        const rows = df.Images.flatMap((i) => (i.RepoTags.length ? i.RepoTags : ['<none>:<none>']).map((rt) => {
+          const c = rt.lastIndexOf(':');
+          return {
+            Repository: rt.slice(0, c), Tag: rt.slice(c + 1), ID: i.Id.slice(7, 19), CreatedSince: new Date(i.Created * 1000).toISOString(),
+            Size: humanSize(i.Size), SharedSize: humanSize(Math.max(0, i.SharedSize)), UniqueSize: humanSize(i.Size - Math.max(0, i.SharedSize)), Containers: String(i.Containers),
+          };
+        }));
+        printRows(cli.out, undefined, 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}', rows, {
+          Repository: 'REPOSITORY', Tag: 'TAG', ID: 'IMAGE ID', Size: 'SIZE', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE', Containers: 'CONTAINERS',
+        });
+        cli.out.write('\nContainers space usage:\n\nCONTAINER ID   IMAGE     COMMAND   LOCAL VOLUMES   SIZE      CREATED   STATUS    NAMES\n');
+        cli.out.write('\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\n\nBuild cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n');
+        return;
+      }
+      const rows = [
+        { Type: 'Images', TotalCount: String(df.Images.length), Active: String(active), Size: humanSize(df.LayersSize), Reclaimable: humanSize(reclaim) + pct(reclaim, df.LayersSize) },
+        { Type: 'Containers', TotalCount: String(df.Containers.length), Active: '0', Size: '0B', Reclaimable: '0B' },
+        { Type: 'Local Volumes', TotalCount: String(df.Volumes.length), Active: '0', Size: '0B', Reclaimable: '0B' },
+        { Type: 'Build Cache', TotalCount: String(df.BuildCache.length), Active: '0', Size: '0B', Reclaimable: '0B' },
+      ];
+      printRows(cli.out, str(p, 'format'), 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}', rows, {
+        Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE',
+      });
+    },
+  },
+  {
+    names: ['events', 'system events'],
+    usage: 'events [OPTIONS]',
+    description: 'Get real time events from the server',
+    flags: [{ name: 'filter', short: 'f', kind: 'list' }, { name: 'since', kind: 'string' }, { name: 'until', kind: 'string' }, { name: 'format', kind: 'string' }],
+    maxArgs: 0,
+    async run(cli, p) {
+      const res = await cli.client.send('GET', '/events', { query: { since: str(p, 'since'), until: str(p, 'until'), filters: filtersJson(list(p, 'filter')) } });
+      const format = str(p, 'format');
+      const tmpl = format && format !== 'json' ? compileTemplate(format) : undefined;
+      for await (const e of cli.client.jsonLines<{ Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> }; timeNano: number; time: number }>(res)) {
+        if (format === 'json') cli.out.write(JSON.stringify(e) + '\n');
+        else if (tmpl) cli.out.write(tmpl(e) + '\n');
+        else {
+          const ns = String(BigInt(e.timeNano) % 1_000_000_000n).padStart(9, '0');
+          const when = new Date(e.time * 1000).toISOString().replace(/\.\d{3}Z$/, `.${ns}Z`);
+          const attrs = Object.entries(e.Actor.Attributes).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(', ');
+          cli.out.write(`${when} ${e.Type} ${e.Action} ${e.Actor.ID}${attrs ? ` (${attrs})` : ''}\n`);
+        }
+      }
+    },
+  },
+  {
+    names: ['inspect'],
+    usage: 'inspect [OPTIONS] NAME|ID [NAME|ID...]',
+    description: 'Return low-level information on Peti objects',
+    flags: [{ name: 'format', short: 'f', kind: 'string' }, { name: 'type', kind: 'string' }, { name: 'size', short: 's', kind: 'bool' }],
+    minArgs: 1,
+    async run(cli, p) {
+      const type = str(p, 'type');
+      const out: unknown[] = [];
+      let failed = false;
+      for (const name of p.args) {
+        try {
+          if (type && type !== 'image') throw new NotFound(`No such object: ${name}`);
+          out.push(await cli.client.json('GET', `/images/${encodeURIComponent(name)}/json`));
+        } catch (e) {
+          failed = true;
+          cli.err.write(`Error: No such object: ${name}\n`);
+          void e;
+        }
+      }
+      if (out.length || !failed) printInspect(cli.out, str(p, 'format'), out);
+      return failed ? 1 : 0;
+    },
+  },
+];

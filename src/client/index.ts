@@ -1,0 +1,2 @@
+export { EngineClient, resolveHost, readAll } from './client.js';
+export type { RequestOptions } from './client.js';
