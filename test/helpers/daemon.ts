@@ -1,0 +1,113 @@
+/**
+ * A real petid for one test file: its own data root, exec root and socket under a fresh temp dir, stopped and
+ * cleaned (mounts under its roots, then the dirs) even when the test fails.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { EngineClient } from '../../src/client/index.js';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+export const PETI = join(REPO, 'bin/peti');
+export const PETID = join(REPO, 'bin/petid');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestDaemon {
+  dir: string;
+  dataRoot: string;
+  execRoot: string;
+  socket: string;
+  host: string;
+  client: EngineClient;
+  proc: ChildProcess;
+  logs(): string;
+  /** Run the peti CLI against this daemon. */
+  peti(args: string[], opts?: { input?: string | Buffer; env?: Record<string, string> }): RunResult;
+  /** Run the real docker CLI against this daemon. */
+  docker(args: string[], opts?: { input?: string | Buffer }): RunResult;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  cleanup(): Promise<void>;
+}
+
+export async function waitFor<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 15000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function run(cmd: string, args: string[], env: Record<string, string>, input?: string | Buffer): RunResult {
+  const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, input, maxBuffer: 512 * 1024 * 1024, timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout?.toString() ?? '', stderr: r.stderr?.toString() ?? '' };
+}
+
+/** Unmount everything mounted under dir, deepest first. */
+export function unmountUnder(dir: string): void {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m): m is string => !!m && (m === dir || m.startsWith(dir + '/')));
+  for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
+}
+
+export async function startDaemon(opts: { dir?: string; args?: string[] } = {}): Promise<TestDaemon> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'peti-test-'));
+  const dataRoot = join(dir, 'data');
+  const execRoot = join(dir, 'exec');
+  const socket = join(dir, 'peti.sock');
+  const host = `unix://${socket}`;
+  let log = '';
+  const proc = spawn(process.execPath, [PETID, '--data-root', dataRoot, '--exec-root', execRoot, '-H', host, '--log-level', 'debug', ...(opts.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
+  proc.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+  let exited: number | null | undefined;
+  proc.on('exit', (c) => { exited = c; });
+  const client = new EngineClient(host);
+  const d: TestDaemon = {
+    dir, dataRoot, execRoot, socket, host, client, proc,
+    logs: () => log,
+    peti: (args, o = {}) => run(process.execPath, [PETI, ...args], { PETI_HOST: host, ...o.env }, o.input),
+    docker: (args, o = {}) => run('docker', args, { DOCKER_HOST: host, DOCKER_CONFIG: join(dir, 'docker-config') }, o.input),
+    stop: async (signal = 'SIGTERM') => {
+      if (exited !== undefined) return exited;
+      const done = new Promise<number | null>((r) => proc.once('exit', (c) => r(c)));
+      proc.kill(signal);
+      return done;
+    },
+    cleanup: async () => {
+      await d.stop();
+      unmountUnder(dir);
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitFor(async () => {
+      if (exited !== undefined) throw new Error(`petid exited early (${exited}):\n${log}`);
+      if (!existsSync(socket)) return false;
+      try {
+        await client.json('GET', '/_ping');
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'petid to answer');
+  } catch (e) {
+    await d.cleanup();
+    throw e;
+  }
+  return d;
+}
+
+/** Import the built-in busybox image into this daemon (the same script the quick start uses). */
+export function makeBusybox(d: TestDaemon, tag = 'busybox:latest'): void {
+  const r = spawnSync('bash', [join(REPO, 'scripts/make-busybox.sh')], { env: { ...process.env, PETI_HOST: d.host, PETI_BUSYBOX_TAG: tag } });
+  if (r.status !== 0) throw new Error(`make-busybox failed: ${r.stderr.toString()}`);
+}
