@@ -1,0 +1,7 @@
+export type {
+  ApplyLimits, ApplyOptions, ApplyResult, Mount, SnapshotInfo, SnapshotKind, Snapshotter, Usage,
+} from './types.js';
+export { OverlaySnapshotter } from './overlay.js';
+export type { OverlaySnapshotterOptions } from './overlay.js';
+export { applyLayer, cleanPath } from './apply.js';
+export { mountAll, unmount, isMounted } from './mount.js';
