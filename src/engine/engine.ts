@@ -49,7 +49,6 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const content = new FileContentStore(join(dataRoot, 'content'));
   await content.init();
   const snapshots = new OverlaySnapshotter({ root: join(dataRoot, 'snapshots'), log: log.child({ svc: 'snapshots' }) });
-  await snapshots.init?.();
   const events = new MemoryEventBus();
   const images = new LocalImageService({
     root: join(dataRoot, 'images'), content, snapshots, apply: applyLayer, events, log: log.child({ svc: 'images' }), tmpDir,
