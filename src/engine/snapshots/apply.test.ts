@@ -95,6 +95,25 @@ describe('applyLayer', () => {
     assert.equal(wh.rdev, 0);
   });
 
+  it('sets xattrs on files with awkward names (spaces, newlines, backslashes, UTF-8)', async () => {
+    const dir = await fresh();
+    const names = ['sp ace', 'new\nline', 'back\\slash', 'ünï', 'eq=ual', '#hash'];
+    await apply(await tarOf(names.map((name, i): Entry => [{ name, type: 'file', size: 0, xattrs: { 'user.i': Buffer.from([i, 0]) } }])), dir);
+    for (const [i, name] of names.entries()) {
+      const v = execFileSync('getfattr', ['-n', 'user.i', '-e', 'hex', '--', name], { cwd: dir, encoding: 'utf8' });
+      assert.match(v, new RegExp(`user\\.i=0x0${i}00`), name);
+    }
+  });
+
+  it('makes many whiteout nodes in reasonable time', async () => {
+    const dir = await fresh();
+    const t0 = Date.now();
+    await apply(await tarOf(Array.from({ length: 200 }, (_, i): Entry => [{ name: `d/.wh.f${i}`, type: 'file', size: 0 }])), dir);
+    const ms = Date.now() - t0;
+    assert.equal((await readdir(join(dir, 'd'))).length, 200);
+    assert.ok(ms < 10_000, `${ms} ms`);
+  });
+
   it('gives the same diffID for plain, gzip and zstd: sha256 of the plain tar', async () => {
     const plain = await tarOf([
       [{ name: 'a', type: 'file', size: 100_000 }, Buffer.alloc(100_000, 'a')],
