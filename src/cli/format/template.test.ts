@@ -173,3 +173,14 @@ test('sprintf edge cases', () => {
   assert.equal(formatValue(1e-7), '1e-07');
   assert.equal(formatValue(123456789), '123456789');
 });
+
+// Expected outputs below were produced by the docker CLI 28.2 (`docker context ls --format ...`).
+test('matches docker CLI output for numbers and case mapping', () => {
+  assert.equal(run('{{printf "%v|%g|%v|%v|%v" 1.5e20 1.5e20 1234567.5 0.0001 12345678.25}}'), '1.5e+20|1.5e+20|1.2345675e+06|0.0001|1.234567825e+07');
+  assert.equal(run('{{printf "%.1f %.2f %.0f %.1f" 2.25 1.005 2.5 0.05}}'), '2.2 1.00 2 0.1');
+  assert.equal(run('{{printf "%v|%6.2f|%e|%g|%x|%X|%o|%c|%+d|%08.3f|%-8q|" true 3.14159 123456.5 0.000012345 255 "hi" 8 65 5 -3.5 "a"}}'),
+    'true|  3.14|1.234565e+05|1.2345e-05|ff|6869|10|A|+5|-003.500|"a"     |');
+  assert.equal(run('{{1e21}} {{0.00001}}'), '1e+21 1e-05');
+  assert.equal(run('{{upper "straße ǆ"}}|{{lower "İX"}}|{{title "élan vital-x_y ǆ"}}'), 'STRAßE Ǆ|ix|Élan Vital-X_y ǅ');
+  assert.equal(run('{{print 1 2 "a" "b" 3 true false}}|{{println 1 "a"}}|'), '1 2ab3 true false|1 a\n|');
+});

@@ -7,6 +7,7 @@
  * struct field does in Docker, because we cannot tell which of our objects stand for structs.
  */
 import { InvalidArgument } from '../../lib/errors.js';
+import { formatExp, formatFixed, formatG } from './units.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Lexer
@@ -439,16 +440,10 @@ function describe(t: Tok): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Values printed the Go way
 
-/** Go's %v of a float64: shortest digits, exponent below 1e-4 or from 1e21, two-digit exponent. */
-function goFloat(n: number): string {
-  if (Number.isNaN(n)) return 'NaN';
-  if (!Number.isFinite(n)) return n > 0 ? '+Inf' : '-Inf';
-  if (n === 0) return Object.is(n, -0) ? '-0' : '0';
-  const abs = Math.abs(n);
-  if (abs >= 1e-4 && abs < 1e21) {
-    return abs < 1e-6 ? n.toFixed(20).replace(/0+$/, '') : String(n);
-  }
-  return n.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
+/** Go's %v of a number: integers as Go ints print in full, other values as float64 (`1.2345675e+06`, `1e-05`). */
+function goNumber(n: number): string {
+  if (Number.isInteger(n) && Math.abs(n) < 2 ** 63) return Object.is(n, -0) ? '0' : BigInt(n).toString();
+  return formatG(n);
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -460,7 +455,7 @@ export function formatValue(v: unknown): string {
   if (v === undefined) return '<no value>';
   if (v === null) return '<nil>';
   if (typeof v === 'string') return v;
-  if (typeof v === 'number') return goFloat(v);
+  if (typeof v === 'number') return goNumber(v);
   if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
   if (v instanceof Date) return v.toISOString();
   if (Array.isArray(v)) return `[${v.map((x) => formatValue(x)).join(' ')}]`;
@@ -572,9 +567,9 @@ export function sprintf(format: string, args: readonly unknown[]): string {
       }
       case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': {
         if (typeof a !== 'number') { s = bad(); break; }
-        if (verb === 'f' || verb === 'F') s = a.toFixed(p ?? 6);
-        else if (verb === 'e' || verb === 'E') s = a.toExponential(p ?? 6).replace(/e([+-])(\d)$/, 'e$10$2');
-        else s = p === undefined ? goFloat(a) : a.toPrecision(Math.max(1, p)).replace(/(\.\d*?)0+(e|$)/, '$1$2').replace(/\.(e|$)/, '$1').replace(/e([+-])(\d)$/, 'e$10$2');
+        if (verb === 'f' || verb === 'F') s = formatFixed(a, p ?? 6);
+        else if (verb === 'e' || verb === 'E') s = formatExp(a, p ?? 6);
+        else s = formatG(a, p);
         if (verb === 'E' || verb === 'G') s = s.toUpperCase();
         if (plus && a >= 0) s = `+${s}`;
         break;
@@ -613,13 +608,29 @@ function str(v: unknown, fn: string): string {
   return v;
 }
 
+/** Go's case mapping is rune to rune: a character whose JS mapping expands (ß → SS) stays as it is. */
+function mapRunes(s: string, f: (c: string) => string): string {
+  let out = '';
+  for (const ch of s) {
+    const m = f(ch);
+    out += Array.from(m).length === 1 ? m : ch;
+  }
+  return out;
+}
+
+/** The few letters whose title case (unicode.ToTitle) differs from their upper case. */
+const TITLE_CASE: Readonly<Record<string, string>> = {
+  '\u01c4': '\u01c5', '\u01c5': '\u01c5', '\u01c6': '\u01c5', '\u01c7': '\u01c8', '\u01c8': '\u01c8', '\u01c9': '\u01c8',
+  '\u01ca': '\u01cb', '\u01cb': '\u01cb', '\u01cc': '\u01cb', '\u01f1': '\u01f2', '\u01f2': '\u01f2', '\u01f3': '\u01f2',
+};
+
 function goTitle(s: string): string {
   // strings.Title: upper-case the letter after a separator. In ASCII everything but letters, digits and '_' separates
   // (so "don't" becomes "Don'T", as in Go); beyond ASCII only spaces do.
   let prevSep = true;
   let out = '';
   for (const ch of s) {
-    out += prevSep ? ch.toUpperCase() : ch;
+    out += prevSep ? mapRunes(ch, (c) => TITLE_CASE[c] ?? c.toUpperCase()) : ch;
     prevSep = (ch.codePointAt(0) ?? 0) < 0x80 ? !/[A-Za-z0-9_]/.test(ch) : /\s/u.test(ch);
   }
   return out;
@@ -670,8 +681,8 @@ function builtins(sortJsonKeys: boolean): Record<string, TemplateFunc> {
       return list.map((x) => formatValue(x)).join(str(sep, 'join'));
     },
     title: (s) => goTitle(str(s, 'title')),
-    lower: (s) => str(s, 'lower').toLowerCase(),
-    upper: (s) => str(s, 'upper').toUpperCase(),
+    lower: (s) => mapRunes(str(s, 'lower'), (c) => (c === '\u0130' ? 'i' : c.toLowerCase())),
+    upper: (s) => mapRunes(str(s, 'upper'), (c) => c.toUpperCase()),
     pad: (s, prefix, suffix) => {
       const v = str(s, 'pad');
       return v === '' ? v : ' '.repeat(Number(prefix)) + v + ' '.repeat(Number(suffix));

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgument } from '../../lib/errors.js';
-import { formatG, humanSize, bytesSize, humanDuration, ago, parseSize, fromHumanSize } from './units.js';
+import { formatG, formatFixed, formatExp, humanSize, bytesSize, humanDuration, ago, parseSize, fromHumanSize } from './units.js';
 
 const KB = 1000, MB = 1e6, GB = 1e9, TB = 1e12, PB = 1e15;
 const KiB = 1024, MiB = KiB * 1024, GiB = MiB * 1024, TiB = GiB * 1024, PiB = TiB * 1024;
@@ -101,4 +101,25 @@ test('fromHumanSize like go-units FromHumanSize', () => {
   assert.equal(fromHumanSize('0.3 K'), 300);
   assert.equal(fromHumanSize('32Pb'), 32 * PB);
   assert.throws(() => fromHumanSize('32m b'));
+});
+
+test('formatFixed and formatExp round half to even like Go', () => {
+  assert.equal(formatFixed(2.25, 1), '2.2');
+  assert.equal(formatFixed(2.5, 0), '2');
+  assert.equal(formatFixed(3.5, 0), '4');
+  assert.equal(formatFixed(0.05, 1), '0.1');
+  assert.equal(formatFixed(1.005, 2), '1.00');
+  assert.equal(formatFixed(-3.14159, 3), '-3.142');
+  assert.equal(formatFixed(0, 2), '0.00');
+  assert.equal(formatFixed(0.004, 2), '0.00');
+  assert.equal(formatFixed(0.006, 2), '0.01');
+  assert.equal(formatFixed(999.996, 2), '1000.00');
+  assert.equal(formatFixed(123.456, 0), '123');
+  assert.equal(formatExp(123456, 6), '1.234560e+05');
+  assert.equal(formatExp(2.0625, 3), '2.062e+00');
+  assert.equal(formatExp(15, 0), '2e+01');
+  assert.equal(formatExp(0, 2), '0.00e+00');
+  assert.equal(formatG(1234567.5), '1.2345675e+06');
+  assert.equal(formatG(0.1), '0.1');
+  assert.equal(formatG(100000), '100000');
 });

@@ -7,66 +7,117 @@ import { InvalidArgument } from '../../lib/errors.js';
 const DECIMAL_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'] as const;
 const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'] as const;
 
-/**
- * Go's `%.{precision}g`: `precision` significant digits, trailing zeros dropped, exponent form (`1e+04`) when the
- * exponent is below -4 or at least the precision. Rounds half to even on the exact binary value, as Go does
- * (JS toPrecision rounds half up, which differs for values like 1.0625).
- */
-export function formatG(x: number, precision: number): string {
-  if (Number.isNaN(x)) return 'NaN';
-  if (!Number.isFinite(x)) return x > 0 ? '+Inf' : '-Inf';
-  const p = Math.max(1, precision);
-  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
-  const sign = x < 0 ? '-' : '';
-  const v = Math.abs(x);
+interface Decimal { digits: string; exp: number }
 
-  // Exact decimal digits of v and the exponent of the first one. toFixed is exact for values below 1e21; above, the
-  // exponential form is exact enough since ties cannot occur at those magnitudes with few digits.
-  let digits: string;
-  let exp: number;
+/** The exact decimal digits of a finite positive double (no leading or trailing zeros) and its first digit's exponent. */
+function exactDecimal(v: number): Decimal {
+  // toFixed is exact for values below 1e21 (and 100 fraction digits cover any double above ~1e-80); above 1e21 the
+  // exponential form carries every digit that matters for the few significant digits we print.
   if (v < 1e21) {
     const fixed = v.toFixed(100);
     const dot = fixed.indexOf('.');
     const all = fixed.slice(0, dot) + fixed.slice(dot + 1);
     const first = all.search(/[1-9]/);
-    digits = all.slice(first).replace(/0+$/, '');
-    exp = dot - first - 1;
-  } else {
-    const [m = '0', e = '0'] = v.toExponential(30).split('e');
-    digits = m.replace('.', '').replace(/0+$/, '');
-    exp = Number(e);
+    if (first === -1) return { digits: '', exp: 0 };
+    return { digits: all.slice(first).replace(/0+$/, ''), exp: dot - first - 1 };
   }
+  const [m = '0', e = '0'] = v.toExponential(30).split('e');
+  return { digits: m.replace('.', '').replace(/0+$/, ''), exp: Number(e) };
+}
 
-  if (digits.length > p) {
-    const kept = digits.slice(0, p);
-    const rest = digits.slice(p);
-    const restFirst = rest.charCodeAt(0) - 48;
-    const tail = rest.slice(1);
-    const lastKept = kept.charCodeAt(p - 1) - 48;
-    const roundUp = restFirst > 5 || (restFirst === 5 && (/[1-9]/.test(tail) || lastKept % 2 === 1));
-    let n = kept.split('').map((c) => c.charCodeAt(0) - 48);
-    if (roundUp) {
-      let i = p - 1;
-      while (i >= 0) {
-        const d = (n[i] ?? 0) + 1;
-        if (d < 10) { n[i] = d; break; }
-        n[i] = 0;
-        i--;
-      }
-      if (i < 0) { n = [1, ...n.slice(0, p - 1)]; exp++; }
+/** Keep `n` significant digits (n may be 0 or negative), rounding half to even on the exact value, as Go does. */
+function roundSig(d: Decimal, n: number): Decimal {
+  if (d.digits.length <= n) return d;
+  if (n < 0) return { digits: '', exp: d.exp };
+  const kept = d.digits.slice(0, n);
+  const restFirst = d.digits.charCodeAt(n) - 48;
+  const tail = d.digits.slice(n + 1);
+  const lastKept = n > 0 ? kept.charCodeAt(n - 1) - 48 : 0;
+  const roundUp = restFirst > 5 || (restFirst === 5 && (/[1-9]/.test(tail) || lastKept % 2 === 1));
+  if (!roundUp) return { digits: kept.replace(/0+$/, ''), exp: d.exp };
+  const arr = kept.split('').map((c) => c.charCodeAt(0) - 48);
+  let i = n - 1;
+  for (; i >= 0; i--) {
+    const x = (arr[i] ?? 0) + 1;
+    if (x < 10) { arr[i] = x; break; }
+    arr[i] = 0;
+  }
+  if (i < 0) return { digits: '1', exp: d.exp + 1 };
+  return { digits: arr.join('').replace(/0+$/, ''), exp: d.exp };
+}
+
+function special(x: number): string | undefined {
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? '+Inf' : '-Inf';
+  return undefined;
+}
+
+function expSuffix(exp: number): string {
+  const e = Math.abs(exp);
+  return `e${exp < 0 ? '-' : '+'}${e < 10 ? `0${e}` : e}`;
+}
+
+/** Go's `%.{precision}f`, rounding half to even on the exact value (JS toFixed rounds half up: 2.25 → 2.3). */
+export function formatFixed(x: number, precision: number): string {
+  const sp = special(x);
+  if (sp !== undefined) return sp;
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  const exact = exactDecimal(Math.abs(x));
+  const r = roundSig(exact, exact.exp + 1 + precision);
+  // Lay the digits out on a grid from 10^max(exp,0) down to 10^-precision.
+  let int = '0';
+  let frac = '0'.repeat(precision);
+  if (r.digits !== '') {
+    const all = r.digits;
+    if (r.exp >= 0) {
+      int = all.slice(0, r.exp + 1).padEnd(r.exp + 1, '0');
+      frac = all.slice(r.exp + 1).padEnd(precision, '0');
+    } else {
+      frac = ('0'.repeat(-r.exp - 1) + all).padEnd(precision, '0');
     }
-    digits = n.join('').replace(/0+$/, '');
   }
-  if (digits === '') digits = '0';
+  return sign + int + (precision > 0 ? `.${frac}` : '');
+}
 
-  if (exp < -4 || exp >= p) {
-    const mant = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
-    const e = Math.abs(exp);
-    return `${sign}${mant}e${exp < 0 ? '-' : '+'}${e < 10 ? `0${e}` : e}`;
+/** Go's `%.{precision}e`: `1.234560e+05`, rounding half to even. */
+export function formatExp(x: number, precision: number): string {
+  const sp = special(x);
+  if (sp !== undefined) return sp;
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  if (x === 0) return `${sign}${precision > 0 ? `0.${'0'.repeat(precision)}` : '0'}e+00`;
+  const r = roundSig(exactDecimal(Math.abs(x)), precision + 1);
+  const digits = r.digits.padEnd(precision + 1, '0');
+  return `${sign}${digits[0]}${precision > 0 ? `.${digits.slice(1)}` : ''}${expSuffix(r.exp)}`;
+}
+
+/**
+ * Go's `%.{precision}g`: `precision` significant digits, trailing zeros dropped, exponent form (`1e+04`) when the
+ * exponent is below -4 or at least the precision. With precision undefined, the shortest digits that round-trip
+ * and an exponent from 1e+06 up (`%v` of a float64). Rounds half to even on the exact binary value, as Go does.
+ */
+export function formatG(x: number, precision?: number): string {
+  const sp = special(x);
+  if (sp !== undefined) return sp;
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  const sign = x < 0 ? '-' : '';
+  const v = Math.abs(x);
+  let r: Decimal;
+  let eprec: number;
+  if (precision === undefined) {
+    const [m = '0', e = '0'] = v.toExponential().split('e');
+    r = { digits: m.replace('.', '').replace(/0+$/, ''), exp: Number(e) };
+    eprec = 6;
+  } else {
+    eprec = Math.max(1, precision);
+    r = roundSig(exactDecimal(v), eprec);
   }
-  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
-  const intPart = digits.slice(0, exp + 1).padEnd(exp + 1, '0');
-  const frac = digits.slice(exp + 1);
+  const digits = r.digits === '' ? '0' : r.digits;
+  if (r.exp < -4 || r.exp >= eprec) {
+    return `${sign}${digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits}${expSuffix(r.exp)}`;
+  }
+  if (r.exp < 0) return `${sign}0.${'0'.repeat(-r.exp - 1)}${digits}`;
+  const intPart = digits.slice(0, r.exp + 1).padEnd(r.exp + 1, '0');
+  const frac = digits.slice(r.exp + 1);
   return sign + intPart + (frac === '' ? '' : `.${frac}`);
 }
 
