@@ -93,7 +93,7 @@ export async function startDaemon(opts: { dir?: string; args?: string[] } = {}):
       if (exited !== undefined) throw new Error(`petid exited early (${exited}):\n${log}`);
       if (!existsSync(socket)) return false;
       try {
-        await client.json('GET', '/_ping');
+        (await client.send('GET', '/_ping')).resume();
         return true;
       } catch {
         return false;

@@ -118,9 +118,12 @@ export class LocalImageService implements ImageService {
       if (!r) throw new NotFound(`No such image: ${s}`, { code: 'PETI_ERR_NO_SUCH_IMAGE' });
       return this.view(r);
     };
+    const refPatterns = opts.filters?.reference ?? [];
     return all
       .filter((i) => opts.all || i.repoTags.length > 0 || !parents.has(i.id))
       .filter((i) => matchImage(i, opts.filters ?? {}, resolveId))
+      // Docker shows only the tags the reference filter matched.
+      .map((i) => (refPatterns.length ? { ...i, repoTags: i.repoTags.filter((t) => refPatterns.some((p) => matchImage({ ...i, repoTags: [t] }, { reference: [p] }, resolveId))) } : i))
       .sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
   }
 
