@@ -73,7 +73,7 @@ export const imagesCommands: Command[] = [
       for (const i of imgs) {
         const base = {
           ID: shortId(i.Id, noTrunc), CreatedSince: ago(i.Created * 1000), CreatedAt: goTime(new Date(i.Created * 1000)),
-          Size: humanSize(i.Size), VirtualSize: humanSize(i.Size), SharedSize: i.SharedSize < 0 ? 'N/A' : humanSize(i.SharedSize),
+          Size: humanSize(i.Size, 3), VirtualSize: humanSize(i.Size, 3), SharedSize: i.SharedSize < 0 ? 'N/A' : humanSize(i.SharedSize),
           UniqueSize: i.SharedSize < 0 ? 'N/A' : humanSize(i.Size - i.SharedSize), Containers: i.Containers < 0 ? 'N/A' : String(i.Containers),
         };
         const digests = i.RepoDigests ?? [];
