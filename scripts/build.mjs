@@ -17,4 +17,5 @@ const common = {
 await Promise.all([
   build({ ...common, entryPoints: { peti: 'src/cli/main.ts' }, outdir: 'dist' }),
   build({ ...common, entryPoints: { petid: 'src/daemon/main.ts' }, outdir: 'dist' }),
+  build({ ...common, entryPoints: { 'apply-worker': 'src/engine/snapshots/apply-worker.ts' }, outdir: 'dist' }),
 ]);

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { createLogger, isLogLevel } from '../lib/log.js';
 import { messageOf } from '../lib/errors.js';
 import { createEngine } from '../engine/engine.js';
+import { ApplyPool } from '../engine/snapshots/index.js';
 import { createApiServer } from '../api/server.js';
 import { systemRoutes, PETI_VERSION } from '../api/routes/system.js';
 import { imageRoutes } from '../api/routes/images.js';
@@ -20,7 +21,25 @@ Options:
       --log-level LEVEL   debug, info, warn or error (default info)
   -v, --version           Print the version and exit
   -h, --help              Print this help
+
+Environment:
+  PETI_MAX_LAYER_BYTES    Most uncompressed bytes one layer may unpack to (default 64 GiB)
+  PETI_MAX_LAYER_ENTRIES  Most entries one layer may hold (default 1000000)
 `;
+
+/** Caps on one layer's unpacked bytes and entries (defaults in applyLayer: 64 GiB, 1,000,000 entries). */
+function limitsFromEnv(): { maxBytes?: number; maxEntries?: number } {
+  const num = (name: string): number | undefined => {
+    const v = process.env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${v}`);
+    return n;
+  };
+  const maxBytes = num('PETI_MAX_LAYER_BYTES');
+  const maxEntries = num('PETI_MAX_LAYER_ENTRIES');
+  return { ...(maxBytes ? { maxBytes } : {}), ...(maxEntries ? { maxEntries } : {}) };
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -54,7 +73,9 @@ async function main(): Promise<void> {
   await fsp.mkdir(dataRoot, { recursive: true, mode: 0o700 });
   const unlock = await acquirePidLock(join(dataRoot, 'petid.pid'));
   try {
-    const engine = await createEngine({ dataRoot, execRoot, log });
+    // The bundle sits beside dist/apply-worker.js; layers unpack there so the API keeps answering.
+    const pool = new ApplyPool(new URL('./apply-worker.js', import.meta.url));
+    const engine = await createEngine({ dataRoot, execRoot, log, applyFile: pool.apply, limits: limitsFromEnv() });
     const server = createApiServer({ log, routes: [...systemRoutes(engine), ...imageRoutes(engine)], serverHeader: `Peti/${PETI_VERSION} (linux)` });
     await fsp.mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });
     await fsp.rm(socketPath, { force: true });
@@ -74,6 +95,7 @@ async function main(): Promise<void> {
       server.close();
       server.closeAllConnections();
       await engine.close();
+      await pool.close();
       await fsp.rm(socketPath, { force: true });
       await unlock();
       log.info('stopped');

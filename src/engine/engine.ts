@@ -7,12 +7,15 @@ import { readJson, writeJsonAtomic } from '../lib/atomic.js';
 import { FileContentStore } from './content/index.js';
 import { MemoryEventBus } from './events/index.js';
 import { LocalImageService } from './images/index.js';
-import { OverlaySnapshotter, applyLayer } from './snapshots/index.js';
+import { OverlaySnapshotter, applyFileInline, type ApplyFileFn, type ApplyLimits } from './snapshots/index.js';
 
 export interface EngineOptions {
   dataRoot: string;
   execRoot: string;
   log: Logger;
+  /** How layers are unpacked (the daemon passes a worker pool; default: in this thread). */
+  applyFile?: ApplyFileFn;
+  limits?: ApplyLimits;
 }
 
 export interface Engine {
@@ -51,7 +54,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const snapshots = new OverlaySnapshotter({ root: join(dataRoot, 'snapshots'), log: log.child({ svc: 'snapshots' }) });
   const events = new MemoryEventBus();
   const images = new LocalImageService({
-    root: join(dataRoot, 'images'), content, snapshots, apply: applyLayer, events, log: log.child({ svc: 'images' }), tmpDir,
+    root: join(dataRoot, 'images'), content, snapshots, applyFile: opts.applyFile ?? applyFileInline, limits: opts.limits, events, log: log.child({ svc: 'images' }), tmpDir,
   });
   await images.init();
 

@@ -7,7 +7,7 @@ import { familiarName, formatFull, looksLikeId, parseReference, withDefaultTag }
 import type { ImageConfig } from '../../lib/oci/types.js';
 import type { ContentStore } from '../content/index.js';
 import type { EventBus } from '../events/index.js';
-import type { Snapshotter, applyLayer } from '../snapshots/index.js';
+import type { ApplyFileFn, ApplyLimits, Snapshotter } from '../snapshots/index.js';
 import { ImageStore } from './store.js';
 import { Unpacker } from './unpack.js';
 import { matchImage } from './filters.js';
@@ -24,7 +24,8 @@ export interface ImageServiceDeps {
   root: string;
   content: ContentStore;
   snapshots: Snapshotter;
-  apply: typeof applyLayer;
+  applyFile: ApplyFileFn;
+  limits?: ApplyLimits;
   events: EventBus;
   log: Logger;
   tmpDir: string;
@@ -46,7 +47,7 @@ export class LocalImageService implements ImageService {
 
   constructor(readonly d: ImageServiceDeps) {
     this.store = new ImageStore(d.root, d.content);
-    this.unpacker = new Unpacker({ content: d.content, snapshots: d.snapshots, apply: d.apply, log: d.log });
+    this.unpacker = new Unpacker({ content: d.content, snapshots: d.snapshots, applyFile: d.applyFile, log: d.log, limits: d.limits });
   }
 
   async init(): Promise<void> {

@@ -5,14 +5,15 @@ import { KeyedMutex } from '../../lib/mutex.js';
 import type { Logger } from '../../lib/log.js';
 import type { Descriptor } from '../../lib/oci/types.js';
 import type { ContentStore } from '../content/index.js';
-import type { ApplyResult, Snapshotter } from '../snapshots/index.js';
-import type { applyLayer } from '../snapshots/index.js';
+import type { ApplyLimits, ApplyResult, Snapshotter } from '../snapshots/index.js';
+import type { ApplyFileFn } from '../snapshots/index.js';
 
 export interface UnpackDeps {
   content: ContentStore;
   snapshots: Snapshotter;
-  apply: typeof applyLayer;
+  applyFile: ApplyFileFn;
   log: Logger;
+  limits?: ApplyLimits;
 }
 
 /**
@@ -49,7 +50,8 @@ export class Unpacker {
     let res: ApplyResult;
     try {
       const dir = await this.d.snapshots.upperDir(active);
-      res = await this.d.apply(await this.d.content.read(layer.digest), dir, { compression: 'auto' });
+      await this.d.content.info(layer.digest);
+      res = await this.d.applyFile(this.d.content.path(layer.digest), dir, { compression: 'auto', ...this.d.limits });
       if (res.diffId !== diffId) {
         throw new InvalidArgument(`layer ${layer.digest} unpacks to ${res.diffId}, but the image config says ${diffId}`, { code: 'PETI_ERR_DIGEST_MISMATCH' });
       }

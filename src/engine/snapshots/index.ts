@@ -5,3 +5,5 @@ export { OverlaySnapshotter } from './overlay.js';
 export type { OverlaySnapshotterOptions } from './overlay.js';
 export { applyLayer, cleanPath } from './apply.js';
 export { mountAll, unmount, isMounted } from './mount.js';
+export { ApplyPool, applyFileInline } from './apply-pool.js';
+export type { ApplyFileFn } from './apply-pool.js';
