@@ -1,5 +1,3 @@
-import type { Duplex } from 'node:stream';
-
 /** The parts of the OCI runtime spec (config.json) Peti writes. Field names are the spec's. */
 export interface OciProcess {
   terminal?: boolean;
