@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { applyLayer } from '../src/engine/snapshots/index.js';
+import { markdownTable } from './lib/engines.js';
 
 const TOTAL = 100 * 1024 * 1024;
 const FILES = 2000;
@@ -100,12 +101,16 @@ export async function main(): Promise<{ peti: number; tar: number; ratio: number
     const tar = await timeIt((dir) => run('tar', ['-xzf', layer, '-C', dir]), base);
     const p = median(peti);
     const t = median(tar);
-    const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(0).padStart(6)).join(' ');
+    const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(', ');
     console.log(`layer: ${layer} (${entries} entries, ${(size / 1024 / 1024).toFixed(1)} MiB uncompressed)`);
-    console.log(`${'tool'.padEnd(12)} ${'runs (ms)'.padEnd(20)} median`);
-    console.log(`${'applyLayer'.padEnd(12)} ${fmt(peti).padEnd(20)} ${p.toFixed(0)}`);
-    console.log(`${'tar -xzf'.padEnd(12)} ${fmt(tar).padEnd(20)} ${t.toFixed(0)}`);
-    console.log(`ratio applyLayer / tar = ${(p / t).toFixed(2)} (goal <= 1.30)`);
+    console.log(`  $ applyLayer(createReadStream(${layer}), DIR, { compression: 'gzip' })   (x${RUNS}, in-process)`);
+    console.log(`  $ tar -xzf ${layer} -C DIR   (x${RUNS})`);
+    console.log('');
+    console.log(markdownTable(['tool', 'runs ms', 'median ms'], [
+      ['applyLayer', fmt(peti), p.toFixed(0)],
+      ['tar -xzf', fmt(tar), t.toFixed(0)],
+    ]));
+    console.log(`\nratio applyLayer / tar = ${(p / t).toFixed(2)} (goal <= 1.30)`);
     return { peti: p, tar: t, ratio: p / t };
   } finally {
     await rm(base, { recursive: true, force: true });

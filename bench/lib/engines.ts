@@ -1,0 +1,537 @@
+/**
+ * Engines for side-by-side benchmarks: Peti, Docker and Podman, each on its own temp roots, started one at a time
+ * (never two together: the machine is small and shared), stopped by pid, and cleaned even on error: mounts under its
+ * roots unmounted deepest first, dirs removed, and for Docker any host network state it changed put back.
+ *
+ * Use: `await withEngine('docker', async (e) => { await e.cli(['version']) })`; `availableEngines()` says which exist.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+
+export type EngineName = 'peti' | 'docker' | 'podman';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+export const PETI = join(REPO, 'bin/peti');
+export const PETID = join(REPO, 'bin/petid');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Wall time from spawn to exit, ms. */
+  ms: number;
+}
+
+export interface RunOptions {
+  /** Throw when the command exits non-zero (default true). */
+  check?: boolean;
+  /** Keep stdout (default true; false sends it to /dev/null, for big outputs). */
+  capture?: boolean;
+  timeoutMs?: number;
+}
+
+/** Runs a command asynchronously and times it: spawn to exit. */
+export function runTimed(cmd: string, args: string[], env: Record<string, string> = {}, opts: RunOptions = {}): Promise<RunResult> {
+  const { check = true, capture = true, timeoutMs = 300_000 } = opts;
+  return new Promise((resolvePromise, reject) => {
+    const t0 = performance.now();
+    const c = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
+    c.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+    c.once('error', (e) => { clearTimeout(timer); reject(e); });
+    c.once('close', (code, signal) => {
+      clearTimeout(timer);
+      const ms = performance.now() - t0;
+      const r: RunResult = { code: code ?? -1, stdout, stderr, ms };
+      if (check && code !== 0) reject(new Error(`${[cmd, ...args].join(' ')} exited ${code ?? signal}: ${stderr.trim().slice(-2000)}`));
+      else resolvePromise(r);
+    });
+  });
+}
+
+/** Absolute path of an executable on PATH, or undefined. */
+export function which(cmd: string): string | undefined {
+  for (const d of (process.env.PATH ?? '').split(delimiter)) {
+    if (!d) continue;
+    const p = join(d, cmd);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  if (n === 0) return NaN;
+  return n % 2 === 1 ? (s[(n - 1) / 2] as number) : ((s[n / 2 - 1] as number) + (s[n / 2] as number)) / 2;
+}
+
+/** A markdown table, columns padded so it also reads well as plain text. */
+export function markdownTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+/** Quote a word for printing a command line. */
+function shq(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+export function showCommand(cmd: string, args: string[], env: Record<string, string> = {}): string {
+  const e = Object.entries(env).map(([k, v]) => `${k}=${shq(v)}`);
+  return [...e, cmd, ...args].map((w, i) => (i < e.length ? w : shq(w))).join(' ');
+}
+
+/** Unmount everything mounted under dir, deepest first (lazy, so busy mounts cannot keep us from cleaning). */
+export function unmountUnder(dir: string): void {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1]?.replace(/\\040/g, ' '))
+    .filter((m): m is string => !!m && (m === dir || m.startsWith(dir + '/')));
+  for (const m of [...new Set(mounts)].sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
+}
+
+/** Unmount under dir, then remove it. */
+export function removeTree(dir: string): void {
+  unmountUnder(dir);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Resident set size of a process, KiB (0 if gone). */
+export function rssKiB(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Direct children of pid, from /proc. */
+function childrenOf(pid: number): { pid: number; comm: string }[] {
+  const out: { pid: number; comm: string }[] = [];
+  for (const n of readdirSync('/proc')) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+      if (ppid === pid) out.push({ pid: Number(n), comm });
+    } catch {
+      // raced with an exit
+    }
+  }
+  return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+/** GET /_ping on a unix socket: true on a 200. */
+function ping(socketPath: string): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const req = request({ socketPath, path: '/_ping', method: 'GET', timeout: 2000 }, (res) => {
+      res.resume();
+      resolvePromise(res.statusCode === 200);
+    });
+    req.once('error', () => resolvePromise(false));
+    req.once('timeout', () => { req.destroy(); resolvePromise(false); });
+    req.end();
+  });
+}
+
+/** Stop a child we spawned: SIGTERM, then SIGKILL after graceMs. */
+async function stopChild(proc: ChildProcess, graceMs: number): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null || proc.pid === undefined) return;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  process.kill(proc.pid, 'SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => { timer = setTimeout(() => r(true), graceMs); })]);
+  clearTimeout(timer);
+  if (timedOut) {
+    try { process.kill(proc.pid, 'SIGKILL'); } catch { /* gone */ }
+    await exited;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Host network state (dockerd is started with --bridge=none --iptables=false ..., but we check rather than trust).
+
+interface HostNet {
+  links: string[];
+  ipForward: string;
+  ipv6Forward: string;
+  rules: Record<string, string[]>; // "iptables:filter" -> `-S` lines
+}
+
+const TABLES = ['filter', 'nat', 'mangle', 'raw'];
+
+function readSys(p: string): string {
+  try {
+    return readFileSync(p, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+function snapshotHostNet(): HostNet {
+  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout
+    .split('\n').map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1]).filter((x): x is string => !!x).sort();
+  const rules: Record<string, string[]> = {};
+  for (const tool of ['iptables', 'ip6tables']) {
+    if (!which(tool) && !existsSync(`/usr/sbin/${tool}`)) continue;
+    for (const t of TABLES) {
+      const r = spawnSync(tool, ['-w', '-t', t, '-S'], { encoding: 'utf8' });
+      rules[`${tool}:${t}`] = r.status === 0 ? r.stdout.split('\n').filter(Boolean) : [];
+    }
+  }
+  return { links, ipForward: readSys('/proc/sys/net/ipv4/ip_forward'), ipv6Forward: readSys('/proc/sys/net/ipv6/conf/all/forwarding'), rules };
+}
+
+/** Split an `iptables -S` line into words (it double-quotes words with spaces). */
+function splitRule(line: string): string[] {
+  const out: string[] = [];
+  for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] as string));
+  return out;
+}
+
+/** Put back whatever changed between two snapshots; returns what was changed (empty when the host was left alone). */
+function restoreHostNet(before: HostNet, after: HostNet): string[] {
+  const changes: string[] = [];
+  for (const l of after.links) {
+    if (!before.links.includes(l)) {
+      changes.push(`link ${l} added: deleted`);
+      spawnSync('ip', ['link', 'del', l]);
+    }
+  }
+  if (after.ipForward !== before.ipForward && before.ipForward !== '') {
+    changes.push(`ip_forward ${before.ipForward} -> ${after.ipForward}: restored`);
+    writeFileSync('/proc/sys/net/ipv4/ip_forward', before.ipForward);
+  }
+  if (after.ipv6Forward !== before.ipv6Forward && before.ipv6Forward !== '') {
+    changes.push(`ipv6 forwarding ${before.ipv6Forward} -> ${after.ipv6Forward}: restored`);
+    writeFileSync('/proc/sys/net/ipv6/conf/all/forwarding', before.ipv6Forward);
+  }
+  for (const [key, lines] of Object.entries(after.rules)) {
+    const [tool, table] = key.split(':') as [string, string];
+    const old = new Set(before.rules[key] ?? []);
+    const added = lines.filter((l) => !old.has(l));
+    if (added.length === 0) continue;
+    // Rules first (they may jump to new chains), then policies, then the new chains themselves.
+    for (const l of added.filter((x) => x.startsWith('-A '))) {
+      changes.push(`${tool} -t ${table} ${l}: deleted`);
+      spawnSync(tool, ['-w', '-t', table, '-D', ...splitRule(l).slice(1)]);
+    }
+    for (const l of added.filter((x) => x.startsWith('-P '))) {
+      const chain = splitRule(l)[1] as string;
+      const prev = (before.rules[key] ?? []).find((x) => x.startsWith(`-P ${chain} `));
+      if (prev) {
+        changes.push(`${tool} -t ${table} policy ${l} -> ${prev}: restored`);
+        spawnSync(tool, ['-w', '-t', table, ...splitRule(prev)]);
+      }
+    }
+    for (const l of added.filter((x) => x.startsWith('-N '))) {
+      const chain = splitRule(l)[1] as string;
+      changes.push(`${tool} -t ${table} chain ${chain}: removed`);
+      spawnSync(tool, ['-w', '-t', table, '-F', chain]);
+      spawnSync(tool, ['-w', '-t', table, '-X', chain]);
+    }
+  }
+  return changes;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+
+export interface Engine {
+  name: EngineName;
+  /** Temp dir holding everything of this engine: roots, socket, logs, config. */
+  dir: string;
+  /** The CLI binary and the fixed arguments/env that point it at this engine. */
+  cliCmd: string;
+  cliArgs: string[];
+  cliEnv: Record<string, string>;
+  /** Run the CLI against this engine. */
+  cli(args: string[], opts?: RunOptions): Promise<RunResult>;
+  /** How `cli(args)` reads as a shell command. */
+  show(args: string[]): string;
+  /** Idle RSS of the daemon process(es) in KiB, measured right after start; undefined when daemonless. */
+  idleRssKiB: number | undefined;
+  /** What the RSS covers, e.g. "petid" or "dockerd + containerd". */
+  rssOf: string;
+  /** Current daemon RSS (KiB). */
+  rssNow(): number | undefined;
+  /** The daemon log so far (tail). */
+  logTail(lines?: number): string;
+  version: string;
+  stop(): Promise<void>;
+}
+
+export function availableEngines(): EngineName[] {
+  const out: EngineName[] = ['peti'];
+  if (which('dockerd') && which('docker')) out.push('docker');
+  if (which('podman')) out.push('podman');
+  return out;
+}
+
+function makeEngine(
+  name: EngineName,
+  dir: string,
+  cliCmd: string,
+  cliArgs: string[],
+  cliEnv: Record<string, string>,
+  logFile: string | undefined,
+  daemonPids: () => number[],
+  rssOf: string,
+  stop: () => Promise<void>,
+): Engine {
+  let stopping: Promise<void> | undefined;
+  const sumRss = (): number | undefined => {
+    const pids = daemonPids();
+    return pids.length ? pids.reduce((a, p) => a + rssKiB(p), 0) : undefined;
+  };
+  return {
+    name, dir, cliCmd, cliArgs, cliEnv, rssOf,
+    idleRssKiB: undefined,
+    version: '',
+    cli: (args, opts) => runTimed(cliCmd, [...cliArgs, ...args], cliEnv, opts),
+    show: (args) => showCommand(cliCmd, [...cliArgs, ...args], cliEnv),
+    rssNow: sumRss,
+    logTail: (lines = 30) => {
+      if (!logFile) return '';
+      try {
+        return readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n');
+      } catch {
+        return '';
+      }
+    },
+    stop: () => (stopping ??= stop()),
+  };
+}
+
+async function waitReady(socket: string, proc: ChildProcess, what: string, logFile: string, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      throw new Error(`${what} exited (${proc.exitCode ?? proc.signalCode}) before it was ready:\n${readSys(logFile).split('\n').slice(-20).join('\n')}`);
+    }
+    if (existsSync(socket) && (await ping(socket))) return;
+    await sleep(50);
+  }
+  throw new Error(`${what} not ready after ${timeoutMs} ms:\n${readSys(logFile).split('\n').slice(-20).join('\n')}`);
+}
+
+/** Let the freshly started daemon settle, then measure its RSS. */
+async function settleAndMeasure(e: Engine): Promise<void> {
+  await sleep(1000);
+  e.idleRssKiB = e.rssNow();
+}
+
+function spawnDaemon(cmd: string, args: string[], logFile: string, env: Record<string, string> = {}): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  try {
+    // Logs go to a file, not a pipe: a pipe we do not drain while timing would stall the daemon.
+    return spawn(cmd, args, { stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function startPeti(): Promise<Engine> {
+  if (!existsSync(join(REPO, 'dist/petid.js'))) throw new Error('dist/petid.js missing: run `npm run build` first');
+  const dir = mkdtempSync(join(tmpdir(), 'peti-bench-peti-'));
+  const socket = join(dir, 'peti.sock');
+  const host = `unix://${socket}`;
+  const logFile = join(dir, 'petid.log');
+  let proc: ChildProcess | undefined;
+  const stop = async (): Promise<void> => {
+    try {
+      if (proc) await stopChild(proc, 20_000);
+    } finally {
+      removeTree(dir);
+    }
+  };
+  try {
+    proc = spawnDaemon(process.execPath, [PETID, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', host, '--log-level', 'warn'], logFile);
+    await waitReady(socket, proc, 'petid', logFile);
+    const p = proc;
+    const e = makeEngine('peti', dir, PETI, [], { PETI_HOST: host }, logFile, () => (p.pid !== undefined && alive(p.pid) ? [p.pid] : []), 'petid', stop);
+    e.version = (await e.cli(['--version'])).stdout.trim();
+    await settleAndMeasure(e);
+    return e;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * Paths dockerd creates outside its roots whatever the flags (the engine key, the plugin socket dir), deepest first:
+ * removed after it stops, if they were not there before it started.
+ */
+const DOCKER_LEFTOVERS = ['/etc/docker/key.json', '/etc/docker', '/run/docker/plugins', '/run/docker'];
+
+function removeLeftovers(existedBefore: Set<string>): string[] {
+  const removed: string[] = [];
+  for (const p of DOCKER_LEFTOVERS) {
+    if (existedBefore.has(p) || !existsSync(p)) continue;
+    try {
+      if (statSync(p).isDirectory()) rmdirSync(p); // only when empty: never take anything else with it
+      else rmSync(p);
+      removed.push(p);
+    } catch {
+      // not empty or gone: leave it
+    }
+  }
+  return removed;
+}
+
+async function startDocker(): Promise<Engine> {
+  const dir = mkdtempSync(join(tmpdir(), 'peti-bench-docker-'));
+  const socket = join(dir, 'docker.sock');
+  const host = `unix://${socket}`;
+  const logFile = join(dir, 'dockerd.log');
+  const before = snapshotHostNet();
+  const existedBefore = new Set(DOCKER_LEFTOVERS.filter((p) => existsSync(p)));
+  let proc: ChildProcess | undefined;
+  let containerdPids: number[] = [];
+  const stop = async (): Promise<void> => {
+    try {
+      if (proc) await stopChild(proc, 30_000);
+      // dockerd stops the containerd it started; make sure, by pid.
+      for (const pid of containerdPids) {
+        for (let i = 0; i < 100 && alive(pid); i++) await sleep(100);
+        if (alive(pid)) {
+          try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+        }
+      }
+    } finally {
+      try {
+        const changes = restoreHostNet(before, snapshotHostNet());
+        if (changes.length) console.log(`docker: host network state changed, undone:\n  ${changes.join('\n  ')}`);
+        const still = restoreHostNet(before, snapshotHostNet());
+        if (still.length) console.log(`docker: WARNING: could not undo: ${still.join('; ')}`);
+      } finally {
+        const removed = removeLeftovers(existedBefore);
+        if (removed.length) console.log(`docker: removed what dockerd left outside its roots: ${removed.join(', ')}`);
+        removeTree(dir);
+      }
+    }
+  };
+  try {
+    const daemonJson = join(dir, 'daemon.json');
+    writeFileSync(daemonJson, '{}\n');
+    proc = spawnDaemon('dockerd', [
+      '--config-file', daemonJson,
+      '--data-root', join(dir, 'data'),
+      '--exec-root', join(dir, 'exec'),
+      '--host', host,
+      '--pidfile', join(dir, 'dockerd.pid'),
+      '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
+      '--log-level', 'warn',
+    ], logFile);
+    await waitReady(socket, proc, 'dockerd', logFile);
+    const dpid = proc.pid as number;
+    containerdPids = childrenOf(dpid).filter((c) => c.comm.startsWith('containerd')).map((c) => c.pid);
+    const e = makeEngine('docker', dir, 'docker', [], { DOCKER_HOST: host, DOCKER_CONFIG: join(dir, 'client-config') }, logFile,
+      () => [dpid, ...containerdPids].filter(alive), containerdPids.length ? 'dockerd + containerd' : 'dockerd', stop);
+    e.version = (await e.cli(['version', '--format', 'client {{.Client.Version}}, server {{.Server.Version}}'])).stdout.trim();
+    await settleAndMeasure(e);
+    return e;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function startPodman(): Promise<Engine> {
+  const dir = mkdtempSync(join(tmpdir(), 'peti-bench-podman-'));
+  const conf = join(dir, 'containers.conf');
+  const stop = async (): Promise<void> => {
+    try {
+      // Daemonless: nothing to stop; let podman unmount its storage, then make sure.
+      await runTimed('podman', ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), 'system', 'reset', '-f'], { CONTAINERS_CONF: conf }, { check: false, timeoutMs: 60_000 });
+    } catch {
+      // best effort
+    } finally {
+      removeTree(dir);
+    }
+  };
+  try {
+    writeFileSync(conf, [
+      '[containers]',
+      'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]',
+      '[engine]',
+      'cgroup_manager = "cgroupfs"',
+      'events_logger = "file"',
+      '',
+    ].join('\n'));
+    const e = makeEngine('podman', dir, 'podman', ['--root', join(dir, 'root'), '--runroot', join(dir, 'run')], { CONTAINERS_CONF: conf },
+      undefined, () => [], 'no daemon', stop);
+    e.version = (await e.cli(['--version'])).stdout.trim();
+    return e;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+export async function startEngine(name: EngineName): Promise<Engine> {
+  switch (name) {
+    case 'peti': return startPeti();
+    case 'docker': return startDocker();
+    case 'podman': return startPodman();
+  }
+}
+
+/** Only one engine runs at a time in this process: starting a second while one runs is a bug in the bench. */
+let running: EngineName | undefined;
+
+/** Start an engine, run fn, and always stop and clean it, also on error or Ctrl-C. */
+export async function withEngine<T>(name: EngineName, fn: (e: Engine) => Promise<T>): Promise<T> {
+  if (running) throw new Error(`bench bug: ${name} started while ${running} still runs`);
+  running = name;
+  let e: Engine | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    void (e?.stop() ?? Promise.resolve()).finally(() => process.kill(process.pid, sig));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    e = await startEngine(name);
+    return await fn(e);
+  } catch (err) {
+    const tail = e?.logTail(20);
+    if (tail) console.error(`--- ${name} daemon log (tail) ---\n${tail}`);
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    try {
+      await e?.stop();
+    } finally {
+      running = undefined;
+    }
+  }
+}
+
+/** "12.3" MiB from KiB, or "n/a". */
+export function mib(kib: number | undefined): string {
+  return kib === undefined ? 'n/a' : (kib / 1024).toFixed(1);
+}
