@@ -113,6 +113,8 @@ export interface ExecOptions {
   tty: boolean;
   stdin: boolean;
   runtime?: string;
+  /** Wire stdio through conmon's attach socket (false: detached exec, output discarded). Default true. */
+  attach?: boolean;
 }
 
 export interface ExecHandle {

@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chainIds } from '../../lib/digest.js';
+import { InvalidArgument } from '../../lib/errors.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
+import { mountAll, unmount } from '../snapshots/index.js';
+import { ContainerStore, randomName } from './store.js';
+import type { ContainerService } from './service.js';
+import type { ContainerRecord, CreateBody } from './types.js';
+
+const asList = (v: string[] | string | null | undefined): string[] | null | undefined =>
+  typeof v === 'string' ? [v] : v;
+
+function mergeEnv(base: string[], over: string[]): string[] {
+  const out = [...base];
+  for (const e of over) {
+    const k = e.split('=')[0];
+    const i = out.findIndex((x) => x.split('=')[0] === k);
+    if (i >= 0) out[i] = e;
+    else out.push(e);
+  }
+  return out;
+}
+
+/** The hosts file Docker writes for a container. */
+export function hostsFile(hostname: string, extra: string[], hostNetwork: boolean): string {
+  if (hostNetwork) {
+    try {
+      return readFileSync('/etc/hosts', 'utf8') + extra.map(hostLine).join('');
+    } catch {
+      // fall through to the default file
+    }
+  }
+  return [
+    '127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters', '',
+  ].join('\n') + extra.map(hostLine).join('') + (hostNetwork ? '' : `127.0.1.1\t${hostname}\n`);
+}
+
+function hostLine(h: string): string {
+  const i = h.indexOf(':');
+  if (i <= 0) throw new InvalidArgument(`invalid argument "${h}" for "--add-host" flag: bad format for add-host`);
+  const name = h.slice(0, i);
+  let ip = h.slice(i + 1);
+  if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
+  if (ip === 'host-gateway') ip = '127.0.0.1';
+  return `${ip}\t${name}\n`;
+}
+
+export async function createContainer(svc: ContainerService, body: CreateBody, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+  if (!body.Image) throw new InvalidArgument('Config cannot be empty in order to create a container');
+  const img = await svc.d.images.get(body.Image);
+  const cname = name ? ContainerStore.checkName(name) : randomName((n) => svc.store.byName(n) !== undefined);
+  svc.store.assertNameFree(cname);
+  const id = randomBytes(32).toString('hex');
+  const ic = img.config.config ?? {};
+  const host = { ...(body.HostConfig ?? {}) };
+  const entrypoint = asList(body.Entrypoint);
+  let cmd = asList(body.Cmd);
+  // An explicit entrypoint drops the image's CMD (Docker's rule).
+  if (entrypoint !== undefined && entrypoint !== null && (cmd === undefined || cmd === null)) cmd = null;
+  else if (cmd === undefined || cmd === null || cmd.length === 0) cmd = ic.Cmd ?? null;
+  const ep = entrypoint === undefined || entrypoint === null ? ic.Entrypoint ?? null : entrypoint.length === 0 || (entrypoint.length === 1 && entrypoint[0] === '') ? null : entrypoint;
+  const argv = [...(ep ?? []), ...(cmd ?? [])];
+  if (argv.length === 0) throw new InvalidArgument('no command specified');
+  const hostname = body.Hostname || id.slice(0, 12);
+  const config: CreateBody = {
+    ...body,
+    Hostname: hostname,
+    Domainname: body.Domainname ?? '',
+    User: body.User ?? ic.User ?? '',
+    AttachStdin: body.AttachStdin ?? false,
+    AttachStdout: body.AttachStdout ?? false,
+    AttachStderr: body.AttachStderr ?? false,
+    ExposedPorts: { ...(ic.ExposedPorts ?? {}), ...(body.ExposedPorts ?? {}) },
+    Tty: body.Tty ?? false,
+    OpenStdin: body.OpenStdin ?? false,
+    StdinOnce: body.StdinOnce ?? false,
+    Env: mergeEnv(ic.Env ?? [], body.Env ?? []),
+    Cmd: cmd,
+    Image: body.Image,
+    Volumes: { ...(ic.Volumes ?? {}), ...(body.Volumes ?? {}) },
+    WorkingDir: body.WorkingDir || ic.WorkingDir || '',
+    Entrypoint: ep,
+    OnBuild: null,
+    Labels: { ...(ic.Labels ?? {}), ...(body.Labels ?? {}) },
+    StopSignal: body.StopSignal || ic.StopSignal || undefined,
+  };
+  delete config.HostConfig;
+  delete config.NetworkingConfig;
+  if (Object.keys(config.ExposedPorts ?? {}).length === 0) delete config.ExposedPorts;
+  if (!config.StopSignal) delete config.StopSignal;
+  if (ic.Healthcheck && !config.Healthcheck) config.Healthcheck = ic.Healthcheck;
+  const rt = typeof host.Runtime === 'string' && host.Runtime ? host.Runtime : svc.d.defaultRuntime;
+  if (rt !== 'crun' && rt !== 'runc') throw new InvalidArgument(`unknown or invalid runtime name: ${rt}`);
+  host.Runtime = rt;
+  const netMode = typeof host.NetworkMode === 'string' && host.NetworkMode ? host.NetworkMode : 'none';
+  if (!['none', 'host', 'default', 'bridge'].includes(netMode)) {
+    throw new InvalidArgument(`network ${netMode} not found: only "none" and "host" networking exist until the networking work lands`);
+  }
+  // Until bridge networking exists, the default network is a private namespace with loopback only.
+  host.NetworkMode = netMode === 'host' ? 'host' : netMode === 'none' ? 'none' : 'bridge';
+
+  const dir = svc.store.dir(id);
+  await fsp.mkdir(join(dir, 'persist'), { recursive: true, mode: 0o700 });
+  const rec: ContainerRecord = {
+    id, name: cname, created: new Date().toISOString(), image: body.Image, imageId: img.id, config, hostConfig: host,
+    path: argv[0]!, args: argv.slice(1),
+    state: { status: 'created', pid: 0, exitCode: 0, error: '', oomKilled: false, startedAt: '0001-01-01T00:00:00Z', finishedAt: '0001-01-01T00:00:00Z', conmonPid: 0 },
+    restartCount: 0, manualStop: false, snapshotKey: id,
+    parentSnapshot: img.diffIds.length ? chainIds(img.diffIds).at(-1) : undefined,
+    runtime: rt, logPath: join(dir, 'ctr.log'), hostsPath: join(dir, 'hosts'), hostnamePath: join(dir, 'hostname'), resolvConfPath: join(dir, 'resolv.conf'),
+  };
+  let warnings: string[] = [];
+  try {
+    const extraHosts = Array.isArray(host.ExtraHosts) ? (host.ExtraHosts as string[]) : [];
+    await writeFileAtomic(rec.hostsPath, hostsFile(hostname, extraHosts, netMode === 'host'), 0o644);
+    await writeFileAtomic(rec.hostnamePath, `${hostname}\n`, 0o644);
+    const resolv = await fsp.readFile('/etc/resolv.conf', 'utf8').catch(() => 'nameserver 8.8.8.8\n');
+    await writeFileAtomic(rec.resolvConfPath, resolv, 0o644);
+    await svc.d.snapshots.prepare(id, rec.parentSnapshot);
+    await fsp.mkdir(svc.rootfs(id), { recursive: true, mode: 0o755 });
+    await mountAll(await svc.d.snapshots.mounts(id), svc.rootfs(id));
+    try {
+      ({ warnings } = await svc.d.specs.build(rec, svc.rootfs(id)));
+    } catch (e) {
+      await unmount(svc.rootfs(id)).catch(() => undefined);
+      throw e;
+    }
+    await svc.store.save(rec);
+  } catch (e) {
+    await unmount(svc.rootfs(id)).catch(() => undefined);
+    await svc.d.snapshots.remove(id).catch(() => undefined);
+    await fsp.rm(svc.bundle(id), { recursive: true, force: true });
+    await fsp.rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+  svc.emit(rec, 'create');
+  return { Id: id, Warnings: warnings };
+}

@@ -1,0 +1,38 @@
+import { promises as fsp } from 'node:fs';
+import { Conflict, messageOf } from '../../lib/errors.js';
+import { unmount } from '../snapshots/index.js';
+import type { ContainerService } from './service.js';
+import { waitExit } from './stop.js';
+
+export async function removeContainer(svc: ContainerService, ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+  const rec = svc.store.get(ref);
+  const id = rec.id;
+  if (rec.state.status === 'running' || rec.state.status === 'paused' || rec.state.status === 'restarting') {
+    if (!opts.force) {
+      const what = rec.state.status === 'paused' ? 'paused' : 'running';
+      throw new Conflict(`cannot remove container "/${rec.name}": container is ${what}: stop the container before removing or force remove`);
+    }
+    const t = svc.restartTimers.get(id);
+    if (t) clearTimeout(t);
+    svc.restartTimers.delete(id);
+    rec.manualStop = true;
+    rec.hostConfig.AutoRemove = false;
+    if (rec.state.status !== 'restarting') {
+      await svc.d.runtime.kill(id, 9, true, rec.runtime).catch(() => undefined);
+      if (rec.state.status === 'paused') await svc.d.runtime.resume(id, rec.runtime).catch(() => undefined);
+      await waitExit(svc, id, 15_000);
+    }
+  }
+  await svc.serial(id, async () => {
+    const cur = svc.store.byId.get(id);
+    if (!cur) return;
+    cur.state.status = 'removing';
+    await svc.d.runtime.delete(id, true, cur.runtime).catch(() => undefined);
+    await unmount(svc.rootfs(id)).catch((e: unknown) => svc.d.log.warn('unmount failed', { id, err: messageOf(e) }));
+    await svc.d.snapshots.remove(cur.snapshotKey).catch((e: unknown) => svc.d.log.warn('snapshot remove failed', { id, err: messageOf(e) }));
+    await fsp.rm(svc.bundle(id), { recursive: true, force: true });
+    await svc.store.delete(id);
+    svc.emit(cur, 'destroy');
+    svc.notifyWaiters(id, 'removed', cur.state.exitCode);
+  });
+}

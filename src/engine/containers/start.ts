@@ -1,0 +1,92 @@
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { Conflict, InvalidArgument, NotModified, messageOf } from '../../lib/errors.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
+import { isMounted, mountAll } from '../snapshots/index.js';
+import type { ContainerService } from './service.js';
+import type { ContainerRecord } from './types.js';
+
+/** Docker words runtime start failures so the CLI can pick 126/127 from the text; crun words them differently. */
+export function startError(rec: ContainerRecord, raw: string): { message: string; code: number } {
+  const msg = raw.trim().split('\n').pop() ?? raw;
+  if (/not found in \$PATH|No such file or directory|executable file not found/i.test(msg)) {
+    return { code: 127, message: `failed to create task for container: OCI runtime create failed: exec: "${rec.path}": executable file not found in $PATH: ${msg}` };
+  }
+  if (/Permission denied|EACCES|is a directory/i.test(msg)) {
+    return { code: 126, message: `failed to create task for container: OCI runtime create failed: exec: "${rec.path}": permission denied: ${msg}` };
+  }
+  return { code: 128, message: `failed to create task for container: OCI runtime create failed: ${msg}` };
+}
+
+/** Mount the rootfs if needed and write the bundle's config.json. */
+export async function prepareBundle(svc: ContainerService, rec: ContainerRecord): Promise<void> {
+  const rootfs = svc.rootfs(rec.id);
+  await fsp.mkdir(rootfs, { recursive: true, mode: 0o755 });
+  if (!(await isMounted(rootfs))) await mountAll(await svc.d.snapshots.mounts(rec.snapshotKey), rootfs);
+  const { spec } = await svc.d.specs.build(rec, rootfs);
+  await writeFileAtomic(join(svc.bundle(rec.id), 'config.json'), JSON.stringify(spec), 0o600);
+}
+
+export async function startContainer(svc: ContainerService, ref: string): Promise<void> {
+  const id = svc.store.get(ref).id;
+  await svc.serial(id, () => startLocked(svc, id));
+}
+
+export async function startLocked(svc: ContainerService, id: string): Promise<void> {
+  const rec = svc.store.get(id);
+  if (rec.state.status === 'running') throw new NotModified('container already started');
+  if (rec.state.status === 'paused') throw new Conflict('cannot start a paused container, try unpause instead');
+  if (rec.state.status === 'removing' || rec.state.status === 'dead') throw new Conflict(`container ${rec.id} is marked for removal and cannot be started`);
+  const timer = svc.restartTimers.get(id);
+  if (timer) {
+    clearTimeout(timer);
+    svc.restartTimers.delete(id);
+  }
+  await prepareBundle(svc, rec);
+  await fsp.rm(join(svc.exitDir, id), { force: true });
+  await fsp.rm(join(svc.persistDir(id), 'exit'), { force: true });
+  await fsp.rm(join(svc.persistDir(id), 'oom'), { force: true });
+  await svc.d.runtime.delete(id, true, rec.runtime).catch(() => undefined);
+  let created: { pid: number; conmonPid: number };
+  try {
+    created = await svc.d.runtime.create({
+      id, name: rec.name, bundle: svc.bundle(id), logPath: rec.logPath, exitDir: svc.exitDir, persistDir: svc.persistDir(id),
+      tty: rec.config.Tty === true, stdin: rec.config.OpenStdin === true, leaveStdinOpen: rec.config.StdinOnce !== true, runtime: rec.runtime,
+    });
+  } catch (e) {
+    const { message, code } = startError(rec, messageOf(e));
+    rec.state = { ...rec.state, error: message, exitCode: code };
+    await svc.store.save(rec);
+    // Rejecting attachers lets `docker run` report the failure instead of hanging.
+    for (const p of svc.pendingAttach.get(id) ?? []) p.reject(new InvalidArgument(message));
+    svc.pendingAttach.delete(id);
+    svc.notifyWaiters(id, 'exit', code);
+    throw new InvalidArgument(message, { cause: e });
+  }
+  // Connect attachers that came before start, so a short-lived process's output reaches them.
+  const pending = [...(svc.pendingAttach.get(id) ?? [])];
+  svc.pendingAttach.delete(id);
+  await Promise.all(pending.map(async (p) => {
+    try {
+      p.resolve(await svc.d.runtime.attach(svc.bundle(id), { stdin: p.stdin }));
+    } catch (e) {
+      p.reject(e as Error);
+    }
+  }));
+  try {
+    await svc.d.runtime.start(id, rec.runtime);
+  } catch (e) {
+    await svc.d.runtime.kill(id, 'SIGKILL').catch(() => undefined);
+    const { message } = startError(rec, messageOf(e));
+    throw new InvalidArgument(message, { cause: e });
+  }
+  rec.state = {
+    status: 'running', pid: created.pid, exitCode: 0, error: '', oomKilled: false, startedAt: new Date().toISOString(),
+    finishedAt: rec.state.finishedAt, conmonPid: created.conmonPid,
+  };
+  rec.manualStop = false;
+  await svc.store.save(rec);
+  svc.emit(rec, 'start');
+  // A process that exits at once may have written its exit file before we were ready for it.
+  void fsp.access(join(svc.exitDir, id)).then(() => svc.onExit(id), () => undefined);
+}
