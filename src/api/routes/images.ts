@@ -67,7 +67,7 @@ export function imageRoutes(engine: Engine): Route[] {
         try {
           const id = await images.import(req, {
             reference, changes: query.getAll('changes'), message: query.get('message') ?? '', platform: query.get('platform') ?? undefined,
-          }, (p) => js.write(progressJson(p)));
+          }); // Docker sends no progress for fromSrc=-, only the ID: the CLI prints every status line
           js.write({ status: id });
         } catch (e) {
           if (!js.fail(e)) throw e;

@@ -20,8 +20,10 @@ export async function importRootfs(svc: LocalImageService, src: Readable, opts: 
   }
   progress?.({ status: 'Importing' });
   const { stream } = await decompress(src);
-  const layer = await svc.d.content.ingest(stream);
+  // The plain tar is stored before it is unpacked: cap it here too, or a gzip bomb fills the disk first.
+  const layer = await svc.d.content.ingest(stream, svc.d.limits?.maxBytes ? { maxSize: svc.d.limits.maxBytes } : {});
   const release = svc.lease([layer.digest]);
+  let done = false;
   try {
     const now = new Date().toISOString();
     const config: ImageConfig = {
@@ -48,12 +50,15 @@ export async function importRootfs(svc: LocalImageService, src: Readable, opts: 
         config,
         opts.reference,
       );
-      svc.d.events.emit('image', 'import', img.id, opts.reference ? { name: opts.reference } : {});
+      svc.d.events.emit('image', 'import', img.id, { name: img.id }); // Docker names the import event by image ID
+      done = true;
       return img.id;
     } finally {
       release2();
     }
   } finally {
     release();
+    // A refused layer (hostile, corrupt, over a limit) leaves no blobs behind.
+    if (!done) await svc.lock.run(() => svc.gcLocked()).catch(() => undefined);
   }
 }

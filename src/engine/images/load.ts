@@ -76,8 +76,10 @@ async function readArchive(svc: LocalImageService, src: Readable, hold: (d: Dige
   const a: Archive = { blobs: new Map(), json: new Map(), links: new Map() };
   const { stream } = await decompress(src);
   let count = 0;
+  const maxEntries = Math.min(MAX_ENTRIES, svc.d.limits?.maxEntries ?? MAX_ENTRIES);
+  const maxSize = svc.d.limits?.maxBytes;
   for await (const { header: h, body } of readTar(stream)) {
-    if (++count > MAX_ENTRIES) throw unsafe(`archive has more than ${MAX_ENTRIES} entries`);
+    if (++count > maxEntries) throw unsafe(`archive has more than ${maxEntries} entries`);
     const name = cleanName(h.name);
     if (h.type === 'symlink' || h.type === 'hardlink') {
       const target = h.type === 'symlink' && !h.linkname.startsWith('/') ? posix.join(posix.dirname(name), h.linkname) : h.linkname;
@@ -88,7 +90,7 @@ async function readArchive(svc: LocalImageService, src: Readable, hold: (d: Dige
     const m = /^blobs\/sha256\/([^/]+)$/.exec(name);
     if (m) {
       if (!isHex64(m[1]!)) throw unsafe(`invalid blob name in archive: ${name}`);
-      const info = await svc.d.content.ingest(body, { digest: parseDigest(`sha256:${m[1]}`), size: h.size });
+      const info = await svc.d.content.ingest(body, { digest: parseDigest(`sha256:${m[1]}`), size: h.size, ...(maxSize ? { maxSize } : {}) });
       hold(info.digest);
       a.blobs.set(name, info.digest);
     } else if (name.endsWith('.json') || name === 'repositories' || name === 'oci-layout' || name.endsWith('/VERSION')) {
@@ -97,7 +99,7 @@ async function readArchive(svc: LocalImageService, src: Readable, hold: (d: Dige
       for await (const c of body) parts.push(c);
       a.json.set(name, Buffer.concat(parts));
     } else {
-      const info = await svc.d.content.ingest(body, { size: h.size });
+      const info = await svc.d.content.ingest(body, { size: h.size, ...(maxSize ? { maxSize } : {}) });
       hold(info.digest);
       a.blobs.set(name, info.digest);
     }
