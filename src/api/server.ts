@@ -1,4 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { rememberHead } from './stream/hijack.js';
 import { randomBytes } from 'node:crypto';
 import { InvalidArgument, NotFound, PetiError, statusOf, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
@@ -40,6 +43,18 @@ export function createApiServer(opts: ApiServerOptions): Server {
   const router = new Router();
   router.add(opts.routes);
   const server = createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+    void handle(req, res);
+  });
+
+  // Attach and exec start arrive as `Connection: Upgrade` requests; they go through the same routes, with a
+  // response bound to the raw socket so errors before the hijack are still ordinary HTTP answers.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    rememberHead(req, head);
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    res.on('finish', () => socket.end());
+    socket.on('error', () => socket.destroy());
     void handle(req, res);
   });
 
