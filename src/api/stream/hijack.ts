@@ -60,7 +60,7 @@ export async function readUpgradeBody(ctx: Ctx, max = 1024 * 1024): Promise<{ bo
  * Take over the connection as Docker does: `101 UPGRADED` for upgrade requests (what the docker CLI sends), a plain
  * `200 OK` stream otherwise. After this the socket carries the raw or multiplexed stream both ways.
  */
-export function hijack(ctx: Ctx, mediaType: string, leftover = Buffer.alloc(0)): Hijacked {
+export function hijack(ctx: Ctx, mediaType: string, leftover: Buffer = Buffer.alloc(0)): Hijacked {
   const socket = ctx.req.socket;
   const upgrade = typeof ctx.req.headers.upgrade === 'string';
   if (upgrade) {
