@@ -235,6 +235,8 @@ test('Binds: modes, propagation, cleaning, creation of missing sources', async (
   assert.deepEqual(mount(s, '/b')?.options, ['rbind', 'rslave']);
   assert.equal(mount(s, '/b')?.source, `${src}/`);
   assert.ok(existsSync(missing));
+  const fileBind = await spec(f, { hostConfig: { Binds: [`${f.base.files.hosts}:/etc/my.conf:ro`] } });
+  assert.deepEqual(mount(fileBind, '/etc/my.conf'), { destination: '/etc/my.conf', type: 'bind', source: f.base.files.hosts, options: ['rbind', 'ro', 'rprivate'] });
   assert.equal(s.linux.rootfsPropagation, 'shared');
   const slave = await spec(f, { hostConfig: { Binds: [`${src}:/x:slave`] } });
   assert.equal(slave.linux.rootfsPropagation, 'rslave');

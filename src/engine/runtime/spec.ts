@@ -696,8 +696,8 @@ async function parseBind(spec: string): Promise<UserMount> {
   }
   if (Object.values(counts).some((n) => n > 1)) throw bad(`invalid mode: ${mode}`);
   const hostPath = posix.normalize(source);
-  // Docker creates a missing bind source directory for -v.
-  await mkdir(hostPath, { recursive: true });
+  // Docker creates a missing bind source directory for -v (an existing file is bound as it is).
+  if (!existsSync(hostPath)) await mkdir(hostPath, { recursive: true });
   return {
     destination, type: 'bind', source: hostPath, propagation,
     options: ['rbind', ...(readonly ? ['ro'] : []), propagation],
