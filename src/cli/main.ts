@@ -1,12 +1,13 @@
 import { EngineClient, resolveHost } from '../client/index.js';
 import { InvalidArgument, PetiError, Unavailable, messageOf } from '../lib/errors.js';
 import { parseFlags } from './args.js';
+import { containersCommands } from './commands/containers.js';
 import { imagesCommands } from './commands/images.js';
 import { systemCommands } from './commands/system.js';
 import type { Cli, Command } from './types.js';
 import { PETI_CLI_VERSION } from './version.js';
 
-const commands: Command[] = [...systemCommands, ...imagesCommands];
+const commands: Command[] = [...systemCommands, ...imagesCommands, ...containersCommands];
 
 function findCommand(argv: string[]): { cmd: Command; rest: string[] } | undefined {
   // Longest command path first: `image ls` before `images`.
@@ -58,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let parsed;
   try {
-    parsed = parseFlags(args, cmd.flags);
+    parsed = parseFlags(args, cmd.flags, cmd.interspersed !== false);
     const n = parsed.args.length;
     if (cmd.minArgs !== undefined && n < cmd.minArgs) throw new InvalidArgument(`"peti ${cmd.names[0]}" requires at least ${cmd.minArgs} argument${cmd.minArgs > 1 ? 's' : ''}.`);
     if (cmd.maxArgs !== undefined && n > cmd.maxArgs) throw new InvalidArgument(cmd.maxArgs === 0 ? `"peti ${cmd.names[0]}" accepts no arguments.` : `"peti ${cmd.names[0]}" requires at most ${cmd.maxArgs} argument${cmd.maxArgs > 1 ? 's' : ''}.`);

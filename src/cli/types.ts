@@ -16,5 +16,7 @@ export interface Command {
   flags: FlagSpec[];
   minArgs?: number;
   maxArgs?: number;
+  /** False: flags end at the first positional argument (`run IMAGE CMD -x`), as docker's SetInterspersed(false). */
+  interspersed?: boolean;
   run(cli: Cli, p: Parsed): Promise<number | void>;
 }

@@ -4,7 +4,7 @@
  * servers, proxies) is accepted too; it is read-only.
  */
 import { request, type IncomingMessage } from 'node:http';
-import { Duplex, PassThrough, Writable } from 'node:stream';
+import { Duplex, PassThrough, Writable, type Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import { errorFromStatus, Unavailable } from '../lib/errors.js';
 import type { EngineClient, RequestOptions } from './client.js';
@@ -125,7 +125,7 @@ export class StdcopyDemuxer {
  * Copy the daemon's output to the sinks (raw for TTY, demultiplexed otherwise). Resolves when the daemon closes its
  * side; rejects on a stream-3 error frame after the output has been written.
  */
-export function copyOutput(socket: Duplex, tty: boolean, sinks: DemuxSinks): Promise<void> {
+export function copyOutput(socket: Readable, tty: boolean, sinks: DemuxSinks): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let error: string | undefined;
     const demux = tty ? undefined : new StdcopyDemuxer({ ...sinks, onError: (t) => { error = (error ?? '') + t; } });

@@ -139,17 +139,30 @@ export const systemCommands: Command[] = [
     minArgs: 1,
     async run(cli, p) {
       const type = str(p, 'type');
+      if (type && type !== 'container' && type !== 'image') {
+        cli.err.write(`"${type}" is not a valid value for --type\n`);
+        return 1;
+      }
       const out: unknown[] = [];
       let failed = false;
+      // docker tries the kinds in order (container first) and takes the first that knows the name.
+      const kinds = type ? [type] : ['container', 'image'];
       for (const name of p.args) {
-        try {
-          if (type && type !== 'image') throw new NotFound(`No such object: ${name}`);
-          out.push(await cli.client.json('GET', `/images/${encodeURIComponent(name)}/json`));
-        } catch (e) {
-          failed = true;
-          cli.err.write(`Error: No such object: ${name}\n`);
-          void e;
+        let found: unknown;
+        for (const kind of kinds) {
+          try {
+            found = kind === 'container'
+              ? await cli.client.json('GET', `/containers/${encodeURIComponent(name)}/json`, { query: { size: bool(p, 'size') || undefined } })
+              : await cli.client.json('GET', `/images/${encodeURIComponent(name)}/json`);
+            break;
+          } catch (e) {
+            if (!(e instanceof NotFound)) throw e;
+          }
         }
+        if (found === undefined) {
+          failed = true;
+          cli.err.write(`Error: No such ${type ?? 'object'}: ${name}\n`);
+        } else out.push(found);
       }
       if (out.length || !failed) printInspect(cli.out, str(p, 'format'), out);
       return failed ? 1 : 0;
