@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { NotFound } from '../../lib/errors.js';
+import { Internal, NotFound, Unavailable } from '../../lib/errors.js';
 import { createLogger, silentLogger } from '../../lib/log.js';
 import { ConmonRuntime, parseK8sLogLine, signalNumber, waitExitFile } from './conmon.js';
 import { hostRlimits, parseLimits, prepareHost } from './host.js';
@@ -51,7 +51,10 @@ class World {
   readonly rootfs = join(this.dir, 'rootfs');
   readonly exitDir = join(this.dir, 'exits');
   readonly cgroupParent = `peti-test-${randomBytes(4).toString('hex')}`;
-  readonly rt = new ConmonRuntime({ execRoot: this.execRoot, log: process.env['PETI_TEST_DEBUG'] ? createLogger('debug') : silentLogger });
+  readonly rt = new ConmonRuntime({
+    execRoot: this.execRoot, log: process.env['PETI_TEST_DEBUG'] ? createLogger('debug') : silentLogger,
+    conmonCgroup: `/${this.cgroupParent}/conmon`,
+  });
   private readonly ids: string[] = [];
   private readonly conmons: number[] = [];
   private n = 0;
@@ -94,7 +97,7 @@ class World {
     return { id, bundle, persist: join(this.dir, 'persist', id), logPath: join(this.dir, 'logs', `${id}.log`) };
   }
 
-  async create(args: string[], o: { tty?: boolean; stdin?: boolean } = {}): Promise<{ id: string; bundle: string; persist: string; logPath: string; pid: number }> {
+  async create(args: string[], o: { tty?: boolean; stdin?: boolean } = {}): Promise<{ id: string; bundle: string; persist: string; logPath: string; pid: number; conmonPid: number }> {
     const b = this.bundle(args, o.tty ?? false);
     mkdirSync(join(this.dir, 'logs'), { recursive: true });
     const r = await this.rt.create({
@@ -102,7 +105,7 @@ class World {
       tty: o.tty ?? false, stdin: o.stdin ?? false,
     });
     this.conmons.push(r.conmonPid);
-    return { ...b, pid: r.pid };
+    return { ...b, pid: r.pid, conmonPid: r.conmonPid };
   }
 
   track(conmonPid: number, id?: string): void {
@@ -181,6 +184,9 @@ describe('ConmonRuntime with real containers', { skip: !canRun && 'needs root, c
   it('create + start: exit code via the exit file, stdout/stderr in the k8s-file log', T, async () => {
     const c = await w.create(['sh', '-c', 'echo out1; echo err1 >&2; exit 3']);
     assert.ok(c.pid > 0);
+    // conmon left petid's cgroups for its own, in every hierarchy.
+    const cg = readFileSync(`/proc/${c.conmonPid}/cgroup`, 'utf8').trim().split('\n');
+    assert.ok(cg.length > 0 && cg.every((l) => l.endsWith(`:/${w.cgroupParent}/conmon`)), cg.join(' | '));
     await w.rt.start(c.id);
     assert.equal(await w.exitCode(c.id), 3);
     assert.equal(readFileSync(join(c.persist, 'exit'), 'utf8').trim(), '3');
@@ -196,6 +202,13 @@ describe('ConmonRuntime with real containers', { skip: !canRun && 'needs root, c
 
   it('create fails with the runtime message', T, async () => {
     await assert.rejects(w.create(['/nope']), (e: Error) => /nope|No such file|executable/i.test(e.message));
+    const b = w.bundle(['true']);
+    const base = { id: b.id, name: b.id, bundle: b.bundle, logPath: b.logPath, exitDir: w.exitDir, persistDir: b.persist, tty: false, stdin: false };
+    // A monitor that exits without a word must not hang create (its child handle is unref'd).
+    const mute = new ConmonRuntime({ execRoot: w.execRoot, log: silentLogger, conmonPath: '/bin/true' });
+    await assert.rejects(mute.create(base), Internal);
+    const missing = new ConmonRuntime({ execRoot: w.execRoot, log: silentLogger, conmonPath: '/nonexistent/conmon' });
+    await assert.rejects(missing.create(base), Unavailable);
   });
 
   it('state transitions, pause/resume, delete of the absent', T, async () => {

@@ -2,11 +2,12 @@ import { spawn } from 'node:child_process';
 import { constants as fsc, watch } from 'node:fs';
 import { access, mkdir, open, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { constants as osc } from 'node:os';
-import { basename, delimiter, join, resolve as resolvePath } from 'node:path';
+import { basename, delimiter, dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SeqpacketSocket } from 'node-unix-socket';
 import { Conflict, Internal, InvalidArgument, NotFound, Unavailable, messageOf } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import { joinCgroup, prepareCgroup } from './host.js';
 import type {
   AttachStreams, ContainerRuntime, ExecHandle, ExecOptions, RuntimeCreateOptions, RuntimeState,
 } from './types.js';
@@ -17,6 +18,11 @@ export interface ConmonRuntimeOptions {
   log: Logger;
   conmonPath?: string;
   defaultRuntime?: 'crun' | 'runc';
+  /**
+   * A cgroup (e.g. `/peti/conmon`) every conmon is moved into, in all hierarchies, so conmons outlive a service
+   * manager stopping petid's own cgroup. Unset: conmon stays in petid's cgroup.
+   */
+  conmonCgroup?: string;
 }
 
 /** One message conmon writes on its sync/attach pipes: `{"data": N}` or `{"data": -1, "message": "..."}`. */
@@ -38,6 +44,8 @@ export class ConmonRuntime implements ContainerRuntime {
   private readonly log: Logger;
   private readonly conmonPath: string;
   private readonly defaultRuntime: string;
+  private readonly conmonCgroup: string | undefined;
+  private conmonCgroupFiles: Promise<string[]> | undefined;
   private readonly binaries = new Map<string, string>();
 
   constructor(opts: ConmonRuntimeOptions) {
@@ -45,6 +53,7 @@ export class ConmonRuntime implements ContainerRuntime {
     this.log = opts.log;
     this.conmonPath = opts.conmonPath ?? 'conmon';
     this.defaultRuntime = opts.defaultRuntime ?? 'crun';
+    this.conmonCgroup = opts.conmonCgroup;
   }
 
   private get socketDir(): string { return join(this.execRoot, 'socket'); }
@@ -57,7 +66,9 @@ export class ConmonRuntime implements ContainerRuntime {
   async create(opts: RuntimeCreateOptions): Promise<{ pid: number; conmonPid: number }> {
     const runtimePath = await this.binary(opts.runtime ?? this.defaultRuntime);
     const root = this.stateRoot(opts.runtime);
-    await Promise.all([root, this.socketDir, opts.exitDir, opts.persistDir].map((d) => mkdir(d, { recursive: true })));
+    // conmon's stderr goes to /dev/null (it must survive petid), so a missing log dir would fail without a word.
+    const dirs = [root, this.socketDir, opts.exitDir, opts.persistDir, dirname(opts.logPath)];
+    await Promise.all(dirs.map((d) => mkdir(d, { recursive: true })));
     const conmonPidFile = join(opts.bundle, 'conmon.pid');
     const args = [
       '--api-version', '1', '-c', opts.id, '-u', opts.id, '-r', runtimePath,
@@ -77,10 +88,13 @@ export class ConmonRuntime implements ContainerRuntime {
     try {
       const msg = await sync.next(SYNC_TIMEOUT_MS);
       if (msg === undefined) {
-        throw new Internal(`conmon for ${opts.id} exited before reporting the container (exit ${await child.exit})`);
+        throw new Internal(`conmon for ${opts.id} exited before reporting the container (exit ${await child.exit()})`);
       }
       if (msg.data < 0) throw new Internal(runtimeMessage(msg.message ?? `${basename(runtimePath)} create failed`));
       const conmonPid = await readPidFile(conmonPidFile);
+      await this.moveConmon(conmonPid).catch((err: unknown) => {
+        log.warn('conmon stays in petid\'s cgroup', { error: messageOf(err) });
+      });
       log.debug('container created', { pid: msg.data, conmonPid });
       return { pid: msg.data, conmonPid };
     } finally {
@@ -176,6 +190,12 @@ export class ConmonRuntime implements ContainerRuntime {
       if (started === undefined) throw new Internal(`conmon for exec ${opts.execId} exited before the process started`);
       if (started.data < 0) throw new Internal(runtimeMessage(started.message ?? `${basename(runtimePath)} exec failed`));
       const pid = started.data;
+      if (this.conmonCgroup !== undefined) {
+        // A detached exec (`docker exec -d`) can run for long: its conmon must not die with petid either.
+        await readPidFile(join(opts.dir, 'conmon.pid'), 0).then((p) => this.moveConmon(p)).catch((err: unknown) => {
+          log.debug('exec conmon stays in petid\'s cgroup', { error: messageOf(err) });
+        });
+      }
       log.debug('exec started', { pid });
       const exited = (async (): Promise<number> => {
         try {
@@ -203,14 +223,20 @@ export class ConmonRuntime implements ContainerRuntime {
    */
   private spawnConmon(
     args: string[], extra: 'pipe'[], log: Logger,
-  ): Promise<{ fds: (Readable | Writable | null)[]; exit: Promise<number | string> }> {
+  ): Promise<{ fds: (Readable | Writable | null)[]; exit: () => Promise<number | string> }> {
     const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
     const names = ['_OCI_SYNCPIPE', '_OCI_STARTPIPE', '_OCI_ATTACHPIPE'];
     extra.forEach((_, i) => { env[names[i]!] = String(3 + i); });
     log.debug('spawn conmon', { args });
     const child = spawn(this.conmonPath, args, { stdio: ['ignore', 'ignore', 'ignore', ...extra], detached: true, env });
     child.unref();
-    const exit = new Promise<number | string>((res) => child.once('exit', (code, sig) => res(code ?? sig ?? 'unknown')));
+    const exited = new Promise<number | string>((res) => child.once('exit', (code, sig) => res(code ?? sig ?? 'unknown')));
+    // The child is unref'd: waiting on its exit alone could leave the event loop empty. A ref'd timer bounds it.
+    const exit = async (): Promise<number | string> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<string>((res) => { timer = setTimeout(() => res('unknown'), 2000); });
+      try { return await Promise.race([exited, late]); } finally { clearTimeout(timer); }
+    };
     return new Promise((resolve, reject) => {
       child.once('error', (err) => {
         for (const s of child.stdio.slice(3)) (s as { destroy?: () => void } | null)?.destroy?.();
@@ -220,6 +246,19 @@ export class ConmonRuntime implements ContainerRuntime {
       });
       child.once('spawn', () => resolve({ fds: child.stdio.slice(3) as (Readable | Writable | null)[], exit }));
     });
+  }
+
+  /** Into `conmonCgroup`; the dirs are made once, and again if someone removed them meanwhile. */
+  private async moveConmon(pid: number): Promise<void> {
+    const cg = this.conmonCgroup;
+    if (cg === undefined) return;
+    this.conmonCgroupFiles ??= prepareCgroup(cg);
+    try {
+      await joinCgroup(pid, await this.conmonCgroupFiles);
+    } catch {
+      this.conmonCgroupFiles = prepareCgroup(cg);
+      await joinCgroup(pid, await this.conmonCgroupFiles);
+    }
   }
 
   /** The attach socket through the short `<socket-dir>/<uuid>` link conmon makes, when the real path is too long. */
@@ -495,18 +534,23 @@ class FrameQueue implements AsyncIterable<Frame> {
   }
 }
 
-/** Count of conmon's open fds: one more after it accepted our connection. */
-async function fdCount(pid: number): Promise<number | undefined> {
-  return readdir(`/proc/${pid}/fd`).then((l) => l.length, () => undefined);
+/** The socket inodes conmon holds open; a new one appears when it accepts our connection. */
+async function socketInodes(pid: number): Promise<Set<string> | undefined> {
+  const dir = `/proc/${pid}/fd`;
+  const names = await readdir(dir).catch(() => undefined);
+  if (names === undefined) return undefined;
+  const links = await Promise.all(names.map((n) => readlink(join(dir, n)).catch(() => '')));
+  return new Set(links.filter((l) => l.startsWith('socket:')));
 }
 
 /**
  * Connect to a conmon attach socket. Conmon only forwards output to connections it has accepted; a connect() that
- * completed is merely queued in the backlog. When conmon's pid is known we wait (briefly) until its fd count shows
- * the accept, so a caller that starts the container right after attach loses nothing of a short-lived process.
+ * completed is merely queued in the backlog. When conmon's pid is known we wait (briefly) until a new socket shows
+ * among its fds (the accept; counting fds is not enough, conmon closes create-time fds around then), so a caller
+ * that starts the container right after attach loses nothing of a short-lived process.
  */
 async function connectAttach(path: string, stdin: boolean, conmonPid: number | undefined): Promise<AttachStreams> {
-  const before = conmonPid === undefined ? undefined : await fdCount(conmonPid);
+  const before = conmonPid === undefined ? undefined : await socketInodes(conmonPid);
   const sock = new SeqpacketSocket();
   const frames = new FrameQueue();
   let closed = false;
@@ -537,8 +581,8 @@ async function connectAttach(path: string, stdin: boolean, conmonPid: number | u
   if (conmonPid !== undefined && before !== undefined) {
     const deadline = Date.now() + 500;
     while (Date.now() < deadline) {
-      const n = await fdCount(conmonPid);
-      if (n === undefined || n > before) break;
+      const now = await socketInodes(conmonPid);
+      if (now === undefined || [...now].some((i) => !before.has(i))) break;
       await new Promise((r) => setImmediate(r));
     }
   }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../lib/log.js';
@@ -97,4 +97,43 @@ export function parseLimits(text: string): { nofile: number; nproc: number } {
     return v === 'unlimited' ? Infinity : Number(v);
   };
   return { nofile: hard('Max open files'), nproc: hard('Max processes') };
+}
+
+/**
+ * Create the cgroup `path` (e.g. `/peti/conmon`) in every mounted hierarchy (each v1 controller, name=systemd,
+ * cgroup2) and return its `cgroup.procs` files, for `joinCgroup`. conmon has no option for its own cgroup: left
+ * alone it stays in petid's, where a service manager stopping petid would kill every container's monitor.
+ */
+export async function prepareCgroup(path: string): Promise<string[]> {
+  const rel = path.replace(/^\/+|\/+$/g, '');
+  if (rel === '' || rel.split('/').includes('..')) throw new Error(`invalid cgroup path ${path}`);
+  const mounts = parseMounts(await readFile('/proc/self/mounts', 'utf8'))
+    .filter((m) => (m.fstype === 'cgroup' || m.fstype === 'cgroup2') && m.target.startsWith(CGROUP_ROOT));
+  const out: string[] = [];
+  for (const m of new Map(mounts.map((x) => [x.target, x])).values()) {
+    const dir = join(m.target, rel);
+    await mkdir(dir, { recursive: true });
+    // A fresh v1 cpuset group has empty cpus/mems and refuses tasks: inherit them down the new path.
+    if (m.fstype === 'cgroup' && m.options.includes('cpuset')) {
+      let cur = m.target;
+      for (const part of rel.split('/')) {
+        const parent = cur;
+        cur = join(cur, part);
+        for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+          if ((await readFile(join(cur, f), 'utf8')).trim() === '') {
+            await writeFile(join(cur, f), await readFile(join(parent, f), 'utf8'));
+          }
+        }
+      }
+    }
+    out.push(join(dir, 'cgroup.procs'));
+  }
+  return out;
+}
+
+/** Move a process into a cgroup prepared by `prepareCgroup` (all hierarchies at once). */
+export async function joinCgroup(pid: number, procsFiles: string[]): Promise<void> {
+  const results = await Promise.allSettled(procsFiles.map((f) => writeFile(f, String(pid))));
+  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${procsFiles[i]}: ${messageOf(r.reason)}`] : []));
+  if (failed.length) throw new Error(`cannot move pid ${pid}: ${failed.join('; ')}`);
 }
