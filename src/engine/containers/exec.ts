@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Conflict, InvalidArgument, NotFound, messageOf } from '../../lib/errors.js';
 import type { ExecHandle, OciProcess, OciSpec } from '../runtime/types.js';
+import { detectHostFacts } from '../runtime/spec-exports.js';
 import type { ContainerService } from './service.js';
 
 export interface ExecConfig {
@@ -54,14 +55,6 @@ export function getExec(execs: ExecStore, id: string): ExecRecord {
   return e;
 }
 
-const ALL_CAPS = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP',
-  'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER',
-  'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE',
-  'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP',
-  'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF',
-  'CAP_CHECKPOINT_RESTORE',
-];
 
 /** The exec's process: the container's own process settings with the exec's command, env, cwd, user and tty. */
 async function execProcess(svc: ContainerService, resolveUser: UserResolver, e: ExecRecord): Promise<OciProcess> {
@@ -87,7 +80,9 @@ async function execProcess(svc: ContainerService, resolveUser: UserResolver, e: 
   if (e.config.ConsoleSize) p.consoleSize = { height: e.config.ConsoleSize[0], width: e.config.ConsoleSize[1] };
   else delete p.consoleSize;
   if (e.config.Privileged) {
-    p.capabilities = { bounding: ALL_CAPS, effective: ALL_CAPS, permitted: ALL_CAPS, inheritable: [], ambient: [] };
+    // Every capability petid itself holds (a container can never have more).
+    const caps = detectHostFacts().boundingCaps;
+    p.capabilities = { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] };
   }
   return p;
 }

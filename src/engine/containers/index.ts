@@ -1,0 +1,75 @@
+import { Conflict } from '../../lib/errors.js';
+import type { AttachStreams } from '../runtime/types.js';
+import { ContainerService, type ContainerServiceDeps } from './service.js';
+import { createContainer } from './create.js';
+import { startContainer } from './start.js';
+import { stopContainer, killContainer, restartContainer } from './stop.js';
+import { removeContainer } from './remove.js';
+import { waitContainer } from './wait.js';
+import { readLogs, type LogEntry, type LogOptions } from './logs.js';
+import { attachContainer, cancelPendingAttach, type AttachOptions, type Attachment } from './attach.js';
+import { listContainers } from './list.js';
+import { handleExit } from './exit.js';
+import { reconcile } from './reconcile.js';
+import { pruneContainers } from './prune.js';
+import { ExecStore, createExec, getExec, startExec, type ExecConfig, type ExecRecord, type UserResolver } from './exec.js';
+import type { ContainerRecord, CreateBody, ListFilter, WaitCondition, WaitResult } from './types.js';
+
+export type { ContainerRecord, CreateBody, ListFilter, WaitCondition, WaitResult, LogEntry, LogOptions, AttachOptions, Attachment, ExecConfig, ExecRecord, UserResolver, AttachStreams };
+export type { ContainerServiceDeps } from './service.js';
+export type { SpecBuilder } from './spec-builder.js';
+export { parseLogLine } from './logs.js';
+export { parseSignal } from './stop.js';
+export { shouldRestart } from './exit.js';
+
+/** The containers service as the API sees it: one method per verb, each implemented in its own file. */
+export class Containers {
+  readonly svc: ContainerService;
+  readonly execs = new ExecStore();
+
+  constructor(deps: ContainerServiceDeps, private readonly resolveUser: UserResolver) {
+    this.svc = new ContainerService(deps);
+    this.svc.onExit = (id) => handleExit(this.svc, id);
+  }
+
+  async init(): Promise<void> {
+    await this.svc.init();
+    await reconcile(this.svc);
+  }
+
+  close(): void {
+    this.svc.close();
+  }
+
+  create(body: CreateBody, name?: string): Promise<{ Id: string; Warnings: string[] }> { return createContainer(this.svc, body, name); }
+  start(ref: string): Promise<void> { return startContainer(this.svc, ref); }
+  stop(ref: string, opts?: { signal?: string; timeout?: number }): Promise<void> { return stopContainer(this.svc, ref, opts); }
+  kill(ref: string, signal?: string): Promise<void> { return killContainer(this.svc, ref, signal); }
+  restart(ref: string, opts?: { signal?: string; timeout?: number }): Promise<void> { return restartContainer(this.svc, ref, opts); }
+  remove(ref: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void> { return removeContainer(this.svc, ref, opts); }
+  wait(ref: string, condition?: WaitCondition, signal?: AbortSignal): { ready: Promise<void>; result: Promise<WaitResult> } { return waitContainer(this.svc, ref, condition, signal); }
+  logs(ref: string, opts: LogOptions): AsyncGenerator<LogEntry> { return readLogs(this.svc, ref, opts); }
+  attach(ref: string, opts: AttachOptions): Attachment { return attachContainer(this.svc, ref, opts); }
+  cancelAttach(id: string): void { cancelPendingAttach(this.svc, id); }
+  list(opts?: ListFilter): ContainerRecord[] { return listContainers(this.svc, opts); }
+  get(ref: string): ContainerRecord { return this.svc.store.get(ref); }
+  prune(filters: Record<string, string[]>): Promise<{ deleted: string[]; reclaimed: number }> { return pruneContainers(this.svc, filters); }
+  async resize(ref: string, rows: number, cols: number): Promise<void> {
+    const rec = this.svc.store.get(ref);
+    if (rec.state.status !== 'running') throw new Conflict(`Container ${rec.id} is not running`);
+    await this.svc.d.runtime.resize(this.svc.bundle(rec.id), rows, cols);
+  }
+  /** Disk usage of a container's writable layer. */
+  async sizeRw(ref: string): Promise<number> {
+    const rec = this.svc.store.get(ref);
+    return this.svc.d.snapshots.usage(rec.snapshotKey).then((u) => u.size, () => 0);
+  }
+  execCreate(ref: string, cfg: ExecConfig): string { return createExec(this.svc, this.execs, ref, cfg); }
+  execStart(id: string, opts: { detach: boolean; tty?: boolean; consoleSize?: [number, number] }): Promise<ExecRecord> { return startExec(this.svc, this.execs, this.resolveUser, id, opts); }
+  execGet(id: string): ExecRecord { return getExec(this.execs, id); }
+  async execResize(id: string, rows: number, cols: number): Promise<void> {
+    const e = getExec(this.execs, id);
+    if (!e.handle) throw new Conflict(`exec ${id} is not running`);
+    await e.handle.resize(rows, cols);
+  }
+}
