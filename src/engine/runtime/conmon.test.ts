@@ -332,19 +332,29 @@ describe('ConmonRuntime with real containers', { skip: !canRun && 'needs root, c
     await w.rt.delete(c.id);
   });
 
-  it('the container and conmon survive SIGKILL of the Node process that created them', T, async () => {
-    const b = w.bundle(['sh', '-c', `while [ ! -e /tmp/go-${process.pid} ]; do sleep 0.05; done; exit 7`]);
-    mkdirSync(join(w.dir, 'logs'), { recursive: true });
+  it('container, exec and their conmons survive SIGKILL of the attached Node process that created them', T, async () => {
+    const go = `/tmp/go-${process.pid}`;
+    const b = w.bundle(['sh', '-c', `while [ ! -e ${go} ]; do echo tick; sleep 0.02; done; exit 7`]);
+    const execDir = join(w.dir, 'exec', 'survivor');
     const script = join(w.dir, 'child.mjs');
     const mod = pathToFileURL(join(import.meta.dirname, 'conmon.ts')).href;
+    const caps = { bounding: CAPS, effective: CAPS, permitted: CAPS, inheritable: [], ambient: [] };
+    const execProc: OciProcess = {
+      user: { uid: 0, gid: 0 }, cwd: '/', env: ['PATH=/bin'], capabilities: caps,
+      args: ['sh', '-c', `while [ ! -e ${go} ]; do echo etick; sleep 0.02; done; exit 6`],
+    };
+    // The child stays attached to both the container and the exec (conmon keeps writing to those sockets and to the
+    // exec's sync pipe after the child is gone).
     writeFileSync(script, `
       const { ConmonRuntime } = await import(${JSON.stringify(mod)});
       const log = { debug() {}, info() {}, warn() {}, error() {}, child() { return log; } };
       const rt = new ConmonRuntime({ execRoot: ${JSON.stringify(w.execRoot)}, log });
       const r = await rt.create(${JSON.stringify({ id: b.id, name: b.id, bundle: b.bundle, logPath: b.logPath, exitDir: w.exitDir, persistDir: b.persist, tty: false, stdin: false })});
+      const s = await rt.attach(${JSON.stringify(b.bundle)}, { stdin: false });
       await rt.start(${JSON.stringify(b.id)});
-      process.stdout.write(JSON.stringify(r) + '\\n');
-      setInterval(() => {}, 1000);
+      const e = await rt.exec({ containerId: ${JSON.stringify(b.id)}, execId: 'survivor', dir: ${JSON.stringify(execDir)}, process: ${JSON.stringify(execProc)}, tty: false, stdin: false });
+      let n = 0;
+      for await (const f of s.output) if (++n === 3) process.stdout.write(JSON.stringify(r) + '\\n');
     `);
     const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
@@ -355,12 +365,18 @@ describe('ConmonRuntime with real containers', { skip: !canRun && 'needs root, c
       });
       const r = JSON.parse(line) as { pid: number; conmonPid: number };
       w.track(r.conmonPid);
+      const execConmon = Number(readFileSync(join(execDir, 'conmon.pid'), 'utf8'));
+      w.track(execConmon);
       const gone = new Promise((res) => child.once('exit', res));
       child.kill('SIGKILL');
       await gone;
-      assert.ok(alive(r.conmonPid), 'conmon survives');
+      const ticks = (): number => readFileSync(b.logPath, 'utf8').split('\n').filter((l) => l.endsWith(' tick')).length;
+      const seen = ticks();
+      await waitFor(() => ticks() > seen + 5, 'log lines written after the kill');
+      assert.ok(alive(r.conmonPid) && alive(execConmon), 'both conmons survive');
       assert.equal((await w.rt.state(b.id))?.status, 'running');
-      writeFileSync(join(w.rootfs, 'tmp', `go-${process.pid}`), '');
+      writeFileSync(join(w.rootfs, go), '');
+      assert.equal(await waitExitFile(join(execDir, 'exits'), b.id), 6);
       assert.equal(await w.exitCode(b.id), 7);
       await waitFor(() => !alive(r.conmonPid), 'conmon exit');
       await w.rt.delete(b.id);
