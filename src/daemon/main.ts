@@ -8,6 +8,8 @@ import { ApplyPool } from '../engine/snapshots/index.js';
 import { createApiServer } from '../api/server.js';
 import { systemRoutes, PETI_VERSION } from '../api/routes/system.js';
 import { imageRoutes } from '../api/routes/images.js';
+import { containerRoutes } from '../api/routes/containers.js';
+import { execRoutes } from '../api/routes/exec.js';
 import { acquirePidLock } from './lock.js';
 
 const USAGE = `Usage: petid [OPTIONS]
@@ -19,6 +21,7 @@ Options:
       --exec-root DIR     Root of runtime state (default /run/peti)
   -H, --host unix://PATH  Socket to listen on (default unix:///run/peti/peti.sock)
       --log-level LEVEL   debug, info, warn or error (default info)
+      --default-runtime R OCI runtime for containers: crun (default) or runc
   -v, --version           Print the version and exit
   -h, --help              Print this help
 
@@ -48,6 +51,7 @@ async function main(): Promise<void> {
       'exec-root': { type: 'string', default: '/run/peti' },
       host: { type: 'string', short: 'H' },
       'log-level': { type: 'string', default: 'info' },
+      'default-runtime': { type: 'string', default: 'crun' },
       version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -75,8 +79,10 @@ async function main(): Promise<void> {
   try {
     // The bundle sits beside dist/apply-worker.js; layers unpack there so the API keeps answering.
     const pool = new ApplyPool(new URL('./apply-worker.js', import.meta.url));
-    const engine = await createEngine({ dataRoot, execRoot, log, applyFile: pool.apply, limits: limitsFromEnv() });
-    const server = createApiServer({ log, routes: [...systemRoutes(engine), ...imageRoutes(engine)], serverHeader: `Peti/${PETI_VERSION} (linux)` });
+    const rt = values['default-runtime'];
+    if (rt !== 'crun' && rt !== 'runc') throw new Error(`invalid --default-runtime ${rt}: use crun or runc`);
+    const engine = await createEngine({ dataRoot, execRoot, log, applyFile: pool.apply, limits: limitsFromEnv(), defaultRuntime: rt });
+    const server = createApiServer({ log, routes: [...systemRoutes(engine), ...imageRoutes(engine), ...containerRoutes(engine.containers), ...execRoutes(engine.containers)], serverHeader: `Peti/${PETI_VERSION} (linux)` });
     await fsp.mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });
     await fsp.rm(socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -8,6 +8,8 @@ import { FileContentStore } from './content/index.js';
 import { MemoryEventBus } from './events/index.js';
 import { LocalImageService } from './images/index.js';
 import { OverlaySnapshotter, applyFileInline, type ApplyFileFn, type ApplyLimits } from './snapshots/index.js';
+import { Containers, type SpecBuilder } from './containers/index.js';
+import { ConmonRuntime, buildSpec, hostRlimits, prepareHost, resolveUser, detectHostFacts } from './runtime/index.js';
 
 export interface EngineOptions {
   dataRoot: string;
@@ -16,6 +18,8 @@ export interface EngineOptions {
   /** How layers are unpacked (the daemon passes a worker pool; default: in this thread). */
   applyFile?: ApplyFileFn;
   limits?: ApplyLimits;
+  /** OCI runtime for containers that do not name one: crun (default) or runc. */
+  defaultRuntime?: 'crun' | 'runc';
 }
 
 export interface Engine {
@@ -28,6 +32,8 @@ export interface Engine {
   readonly snapshots: OverlaySnapshotter;
   readonly images: LocalImageService;
   readonly events: MemoryEventBus;
+  readonly containers: Containers;
+  readonly cgroupVersion: 1 | 2;
   readonly startedAt: Date;
   close(): Promise<void>;
 }
@@ -58,8 +64,31 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   });
   await images.init();
 
+  const host = await prepareHost(log.child({ svc: 'host' }));
+  const runtime = new ConmonRuntime({ execRoot, log: log.child({ svc: 'runtime' }), defaultRuntime: opts.defaultRuntime ?? 'crun', conmonCgroup: '/peti/conmon' });
+  const rlimits = hostRlimits();
+  const facts = detectHostFacts();
+  const initPath = ['/usr/bin/catatonit', '/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p));
+  const specs: SpecBuilder = {
+    // rec.config already holds the image defaults merged with the create body, so the image part stays empty.
+    build: (rec, rootfs) => buildSpec({
+      id: rec.id, rootfs, image: {}, config: rec.config, hostConfig: rec.hostConfig,
+      files: { hosts: rec.hostsPath, hostname: rec.hostnamePath, resolvConf: rec.resolvConfPath },
+      cgroupsPath: `/peti/${rec.id}`, hostRlimits: rlimits,
+      network: { mode: rec.hostConfig.NetworkMode === 'host' ? 'host' : 'none' },
+      ...(initPath ? { initPath } : {}),
+      seccompProfileLoader: (p) => fsp.readFile(p, 'utf8'),
+      host: facts,
+    }),
+  };
+  const containers = new Containers({
+    dataRoot, execRoot, images, snapshots, runtime, specs, events, log: log.child({ svc: 'containers' }), defaultRuntime: opts.defaultRuntime ?? 'crun',
+  }, (rootfs, user) => resolveUser(rootfs, user));
+  await containers.init();
+
   return {
-    dataRoot, execRoot, id: meta.id, name: hostname(), content, snapshots, images, events, startedAt: new Date(),
-    close: async () => {},
+    dataRoot, execRoot, id: meta.id, name: hostname(), content, snapshots, images, events, containers, cgroupVersion: host.cgroupVersion,
+    startedAt: new Date(),
+    close: async () => { containers.close(); },
   };
 }
