@@ -79,7 +79,7 @@ describe('cli containers', () => {
     const lines = ps.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
     assert.ok(lines[1]!.startsWith(id.slice(0, 12)));
-    assert.match(lines[1]!, /"sh -c 'echo starte…"/);
+    assert.match(lines[1]!, /"sh -c 'echo started…"/);
     assert.match(lines[1]!, /Up .*sleeper$/);
     assert.equal(d.peti(['ps', '-q', '--no-trunc']).stdout, `${id}\n`);
     assert.equal(d.peti(['ps', '--format', '{{.Names}} {{.State}}']).stdout, 'sleeper running\n');

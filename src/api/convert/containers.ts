@@ -51,7 +51,8 @@ export function containerSummary(r: ContainerRecord, size?: number): Record<stri
     Names: [`/${r.name}`],
     Image: r.image,
     ImageID: r.imageId,
-    Command: [r.path, ...r.args].map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' '),
+    // Docker quotes arguments holding a space with single quotes, and nothing else.
+    Command: [r.path, ...r.args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' '),
     Created: Math.floor(Date.parse(r.created) / 1000),
     Ports: [],
     ...(size !== undefined ? { SizeRw: size, SizeRootFs: size } : {}),

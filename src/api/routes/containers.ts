@@ -1,6 +1,6 @@
 import type { Containers, CreateBody, WaitCondition } from '../../engine/containers/index.js';
 import type { AttachStreams } from '../../engine/runtime/types.js';
-import { InvalidArgument, NotModified, messageOf } from '../../lib/errors.js';
+import { InvalidArgument, NotModified } from '../../lib/errors.js';
 import type { Ctx, Route } from '../router.js';
 import { readJsonBody, sendEmpty, sendJson } from '../server.js';
 import { boolParam, filtersParam, intParam, timeParamNs } from '../convert/query.js';
@@ -218,8 +218,9 @@ export function containerRoutes(c: Containers): Route[] {
         let live: AttachStreams | undefined;
         try {
           live = await att.live;
-        } catch (e) {
-          if (!att.tty) socket.write(frame(3, Buffer.from(messageOf(e) + '\n')));
+        } catch {
+          // Start failed: the start call reports why (as Docker does); the attach stream just ends.
+          live = undefined;
         }
         if (!live) {
           socket.end();

@@ -65,12 +65,15 @@ export async function openSession(cli: Cli, o: SessionOptions): Promise<Session>
     close();
     throw e;
   });
+  const final = done.finally(() => {
+    for (const c of cleanups.splice(0)) c();
+    restore();
+  });
+  // A session closed early (e.g. start failed) ends its stream prematurely; that is not an unhandled failure.
+  final.catch(() => undefined);
   return {
     socket: h.socket,
-    done: done.finally(() => {
-      for (const c of cleanups.splice(0)) c();
-      restore();
-    }),
+    done: final,
     started({ resize, kill }) {
       if (o.tty && resize) cleanups.push(watchResize(cli.out, resize));
       if (!o.tty && kill) cleanups.push(proxySignals(kill));

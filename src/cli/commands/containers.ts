@@ -130,6 +130,8 @@ async function attachStartWait(cli: Cli, id: string, o: { tty: boolean; stdin: b
     throw e;
   }
   const waited = readAll(waitRes).then((b) => JSON.parse(b.toString('utf8') || '{}') as { StatusCode?: number; Error?: { Message: string } | null });
+  // Destroyed on purpose when start fails or we detach: not an unhandled failure.
+  waited.catch(() => undefined);
   if (o.start) {
     try {
       await api(cli.client.send('POST', `/containers/${id}/start`).then((r) => r.resume()));

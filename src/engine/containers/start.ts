@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../../lib/atomic.js';
 import { isMounted, mountAll } from '../snapshots/index.js';
 import type { ContainerService } from './service.js';
 import type { ContainerRecord } from './types.js';
+import { removeContainer } from './remove.js';
 
 /** Docker words runtime start failures so the CLI can pick 126/127 from the text; crun words them differently. */
 export function startError(rec: ContainerRecord, raw: string): { message: string; code: number } {
@@ -29,7 +30,16 @@ export async function prepareBundle(svc: ContainerService, rec: ContainerRecord)
 
 export async function startContainer(svc: ContainerService, ref: string): Promise<void> {
   const id = svc.store.get(ref).id;
-  await svc.serial(id, () => startLocked(svc, id));
+  try {
+    await svc.serial(id, () => startLocked(svc, id));
+  } catch (e) {
+    // Docker removes an AutoRemove container whose start failed; `run --rm` leaves nothing behind.
+    const rec = svc.store.byId.get(id);
+    if (rec && rec.hostConfig.AutoRemove === true && rec.state.status !== 'running') {
+      await removeContainer(svc, id, { force: true }).catch(() => undefined);
+    }
+    throw e;
+  }
 }
 
 export async function startLocked(svc: ContainerService, id: string): Promise<void> {
