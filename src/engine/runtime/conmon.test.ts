@@ -334,7 +334,9 @@ describe('ConmonRuntime with real containers', { skip: !canRun && 'needs root, c
 
   it('container, exec and their conmons survive SIGKILL of the attached Node process that created them', T, async () => {
     const go = `/tmp/go-${process.pid}`;
-    const b = w.bundle(['sh', '-c', `while [ ! -e ${go} ]; do echo tick; sleep 0.02; done; exit 7`]);
+    // The container waits for its own file (made after the exec exited): when init exits, the kernel kills every
+    // other process of the pid namespace, which would race the exec's own exit.
+    const b = w.bundle(['sh', '-c', `while [ ! -e ${go}.ctr ]; do echo tick; sleep 0.02; done; exit 7`]);
     const execDir = join(w.dir, 'exec', 'survivor');
     const script = join(w.dir, 'child.mjs');
     const mod = pathToFileURL(join(import.meta.dirname, 'conmon.ts')).href;
@@ -377,6 +379,7 @@ describe('ConmonRuntime with real containers', { skip: !canRun && 'needs root, c
       assert.equal((await w.rt.state(b.id))?.status, 'running');
       writeFileSync(join(w.rootfs, go), '');
       assert.equal(await waitExitFile(join(execDir, 'exits'), b.id), 6);
+      writeFileSync(join(w.rootfs, `${go}.ctr`), '');
       assert.equal(await w.exitCode(b.id), 7);
       await waitFor(() => !alive(r.conmonPid), 'conmon exit');
       await w.rt.delete(b.id);
