@@ -15,3 +15,4 @@ if ! peti version >/dev/null 2>&1; then
 fi
 bash scripts/make-busybox.sh
 peti images busybox
+peti run --rm busybox echo hello

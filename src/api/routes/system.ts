@@ -7,6 +7,7 @@ import type { Route } from '../router.js';
 import { API_VERSION, MIN_API_VERSION, sendJson } from '../server.js';
 import { filtersParam, timeParamNs } from '../convert/query.js';
 import { imageSummary } from '../convert/images.js';
+import { containerSummary } from '../convert/containers.js';
 import { hostPlatform } from '../../lib/oci/types.js';
 import { chainIds } from '../../lib/digest.js';
 
@@ -70,13 +71,16 @@ export function systemRoutes(engine: Engine): Route[] {
       method: 'GET', path: '/info',
       handler: async ({ res }) => {
         const imgs = await engine.images.list({ all: true });
+        const ctrs = engine.containers.list({ all: true });
+        const count = (s: string): number => ctrs.filter((c) => c.state.status === s).length;
         sendJson(res, 200, {
-          ID: engine.id, Containers: 0, ContainersRunning: 0, ContainersPaused: 0, ContainersStopped: 0, Images: imgs.length,
+          ID: engine.id, Containers: ctrs.length, ContainersRunning: count('running'), ContainersPaused: count('paused'),
+          ContainersStopped: ctrs.length - count('running') - count('paused'), Images: imgs.length,
           Driver: 'overlayfs', DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']],
           Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['k8s-file'] },
           MemoryLimit: true, SwapLimit: true, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
           OomKillDisable: cgroupVersion() === '1', IPv4Forwarding: true, Debug: false, NFd: 0, NGoroutines: 0,
-          SystemTime: new Date().toISOString(), LoggingDriver: 'k8s-file', CgroupDriver: 'cgroupfs', CgroupVersion: cgroupVersion(),
+          SystemTime: new Date().toISOString(), LoggingDriver: 'k8s-file', CgroupDriver: 'cgroupfs', CgroupVersion: String(engine.cgroupVersion),
           NEventsListener: 0, KernelVersion: release(), OperatingSystem: osName(), OSVersion: '', OSType: 'linux',
           Architecture: process.arch === 'x64' ? 'x86_64' : process.arch, IndexServerAddress: 'https://index.docker.io/v1/',
           RegistryConfig: { InsecureRegistryCIDRs: ['127.0.0.0/8', '::1/128'], IndexConfigs: {}, Mirrors: [] },
@@ -95,6 +99,7 @@ export function systemRoutes(engine: Engine): Route[] {
       method: 'GET', path: '/system/df',
       handler: async ({ res, version }) => {
         const imgs = await engine.images.list({ all: true });
+        const ctrs = engine.containers.list({ all: true });
         // A layer counts once however many images share it; SharedSize is the part another image also uses.
         const users = new Map<string, number>();
         const sizeOf = new Map<string, number>();
@@ -112,9 +117,10 @@ export function systemRoutes(engine: Engine): Route[] {
           LayersSize: layersSize,
           Images: imgs.map((img) => {
             const shared = chainIds(img.diffIds).filter((c) => (users.get(c) ?? 0) > 1).reduce((a, c) => a + (sizeOf.get(c) ?? 0), 0);
-            return { ...imageSummary(img, version, shared), Containers: 0 };
+            return { ...imageSummary(img, version, shared), Containers: ctrs.filter((c) => c.imageId === img.id).length };
           }),
-          Containers: [], Volumes: [], BuildCache: [],
+          Containers: await Promise.all(ctrs.map(async (c) => containerSummary(c, await engine.containers.sizeRw(c.id)))),
+          Volumes: [], BuildCache: [],
         });
       },
     },
