@@ -78,7 +78,10 @@ export const systemCommands: Command[] = [
     flags: [{ name: 'verbose', short: 'v', kind: 'bool' }, { name: 'format', kind: 'string' }],
     maxArgs: 0,
     async run(cli, p) {
-      const df = await cli.client.json<{ LayersSize: number; Images: { Id: string; RepoTags: string[]; Size: number; SharedSize: number; Containers: number; Created: number }[]; Containers: unknown[]; Volumes: unknown[]; BuildCache: unknown[] }>('GET', '/system/df');
+      const df = await cli.client.json<{ LayersSize: number; Images: { Id: string; RepoTags: string[]; Size: number; SharedSize: number; Containers: number; Created: number }[]; Containers: { State: string; SizeRw?: number }[]; Volumes: unknown[]; BuildCache: unknown[] }>('GET', '/system/df');
+      const ctrActive = df.Containers.filter((c) => c.State === 'running' || c.State === 'paused').length;
+      const ctrSize = df.Containers.reduce((a, c) => a + (c.SizeRw ?? 0), 0);
+      const ctrReclaim = df.Containers.filter((c) => c.State !== 'running' && c.State !== 'paused').reduce((a, c) => a + (c.SizeRw ?? 0), 0);
       const active = df.Images.filter((i) => i.Containers > 0).length;
       const reclaim = df.Images.filter((i) => i.Containers <= 0).reduce((a, i) => a + i.Size - Math.max(0, i.SharedSize), 0);
       const pct = (n: number, total: number): string => (total > 0 ? ` (${Math.round((n * 100) / total)}%)` : '');
@@ -100,7 +103,7 @@ export const systemCommands: Command[] = [
       }
       const rows = [
         { Type: 'Images', TotalCount: String(df.Images.length), Active: String(active), Size: humanSize(df.LayersSize), Reclaimable: humanSize(reclaim) + pct(reclaim, df.LayersSize) },
-        { Type: 'Containers', TotalCount: String(df.Containers.length), Active: '0', Size: '0B', Reclaimable: '0B' },
+        { Type: 'Containers', TotalCount: String(df.Containers.length), Active: String(ctrActive), Size: humanSize(ctrSize), Reclaimable: humanSize(ctrReclaim) + pct(ctrReclaim, ctrSize) },
         { Type: 'Local Volumes', TotalCount: String(df.Volumes.length), Active: '0', Size: '0B', Reclaimable: '0B' },
         { Type: 'Build Cache', TotalCount: String(df.BuildCache.length), Active: '0', Size: '0B', Reclaimable: '0B' },
       ];
