@@ -3,7 +3,6 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chainIds } from '../../lib/digest.js';
 import { InvalidArgument } from '../../lib/errors.js';
-import { writeFileAtomic } from '../../lib/atomic.js';
 import { mountAll, unmount } from '../snapshots/index.js';
 import { ContainerStore, randomName } from './store.js';
 import type { ContainerService } from './service.js';
@@ -115,15 +114,20 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
   let warnings: string[] = [];
   try {
     const extraHosts = Array.isArray(host.ExtraHosts) ? (host.ExtraHosts as string[]) : [];
-    await writeFileAtomic(rec.hostsPath, hostsFile(hostname, extraHosts, netMode === 'host'), 0o644);
-    await writeFileAtomic(rec.hostnamePath, `${hostname}\n`, 0o644);
+    // These files are regenerated from the record whenever needed: plain writes, no fsync on the run path.
     const resolv = await fsp.readFile('/etc/resolv.conf', 'utf8').catch(() => 'nameserver 8.8.8.8\n');
-    await writeFileAtomic(rec.resolvConfPath, resolv, 0o644);
-    await svc.d.snapshots.prepare(id, rec.parentSnapshot);
-    await fsp.mkdir(svc.rootfs(id), { recursive: true, mode: 0o755 });
-    await mountAll(await svc.d.snapshots.mounts(id), svc.rootfs(id));
+    const [mounts] = await Promise.all([
+      svc.d.snapshots.prepare(id, rec.parentSnapshot),
+      fsp.writeFile(rec.hostsPath, hostsFile(hostname, extraHosts, netMode === 'host'), { mode: 0o644 }),
+      fsp.writeFile(rec.hostnamePath, `${hostname}\n`, { mode: 0o644 }),
+      fsp.writeFile(rec.resolvConfPath, resolv, { mode: 0o644 }),
+      fsp.mkdir(svc.rootfs(id), { recursive: true, mode: 0o755 }),
+    ]);
+    await mountAll(mounts, svc.rootfs(id));
     try {
-      ({ warnings } = await svc.d.specs.build(rec, svc.rootfs(id)));
+      let spec;
+      ({ spec, warnings } = await svc.d.specs.build(rec, svc.rootfs(id)));
+      await fsp.writeFile(join(svc.bundle(id), 'config.json'), JSON.stringify(spec), { mode: 0o600 });
     } catch (e) {
       await unmount(svc.rootfs(id)).catch(() => undefined);
       throw e;

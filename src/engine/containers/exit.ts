@@ -51,9 +51,13 @@ export async function handleExit(svc: ContainerService, id: string, opts: { code
     const code = opts.code ?? (await readExitCode(svc, id));
     if (code === undefined) return undefined;
     const oom = await fsp.access(join(svc.persistDir(id), 'oom')).then(() => true, () => false);
-    await svc.d.runtime.delete(id, true, rec.runtime).catch((e: unknown) => svc.d.log.warn('runtime delete failed', { id, err: messageOf(e) }));
-    await fsp.rm(join(svc.exitDir, id), { force: true });
-    await unmount(svc.rootfs(id)).catch((e: unknown) => svc.d.log.warn('unmount failed', { id, err: messageOf(e) }));
+    // The runtime state and the rootfs mount go in the background: waiters learn the exit code first (the run
+    // path), and whoever needs them gone (start, rm) awaits this same promise.
+    svc.cleanups.set(id, Promise.all([
+      svc.d.runtime.delete(id, true, rec.runtime).catch((e: unknown) => svc.d.log.warn('runtime delete failed', { id, err: messageOf(e) })),
+      fsp.rm(join(svc.exitDir, id), { force: true }),
+      unmount(svc.rootfs(id)).catch((e: unknown) => svc.d.log.warn('unmount failed', { id, err: messageOf(e) })),
+    ]).then(() => undefined));
     const ranMs = Date.now() - Date.parse(rec.state.startedAt);
     rec.state = { ...rec.state, status: 'exited', pid: 0, conmonPid: 0, exitCode: code, oomKilled: oom, finishedAt: new Date().toISOString() };
     if (ranMs >= HEALTHY_RUN) rec.restartCount = 0;

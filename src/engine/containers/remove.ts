@@ -27,11 +27,17 @@ export async function removeContainer(svc: ContainerService, ref: string, opts: 
     const cur = svc.store.byId.get(id);
     if (!cur) return;
     cur.state.status = 'removing';
-    await svc.d.runtime.delete(id, true, cur.runtime).catch(() => undefined);
-    await unmount(svc.rootfs(id)).catch((e: unknown) => svc.d.log.warn('unmount failed', { id, err: messageOf(e) }));
-    await svc.d.snapshots.remove(cur.snapshotKey).catch((e: unknown) => svc.d.log.warn('snapshot remove failed', { id, err: messageOf(e) }));
-    await fsp.rm(svc.bundle(id), { recursive: true, force: true });
-    await svc.store.delete(id);
+    if (!(await svc.settled(id))) {
+      await Promise.all([
+        svc.d.runtime.delete(id, true, cur.runtime).catch(() => undefined),
+        unmount(svc.rootfs(id)).catch((e: unknown) => svc.d.log.warn('unmount failed', { id, err: messageOf(e) })),
+      ]);
+    }
+    await Promise.all([
+      svc.d.snapshots.remove(cur.snapshotKey).catch((e: unknown) => svc.d.log.warn('snapshot remove failed', { id, err: messageOf(e) })),
+      fsp.rm(svc.bundle(id), { recursive: true, force: true }),
+      svc.store.delete(id),
+    ]);
     svc.emit(cur, 'destroy');
     svc.notifyWaiters(id, 'removed', cur.state.exitCode);
   });

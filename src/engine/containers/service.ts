@@ -33,6 +33,8 @@ export class ContainerService {
   readonly pendingAttach = new Map<string, Set<PendingAttach>>();
   /** Restart timers of containers waiting out their back-off. */
   readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  /** Runtime-state and mount cleanup started at exit; start and rm await it instead of redoing it. */
+  readonly cleanups = new Map<string, Promise<void>>();
   /** Per-container serialisation of state changes. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private watcher: FSWatcher | undefined;
@@ -84,6 +86,15 @@ export class ContainerService {
     } finally {
       if (this.locks.get(id) === next) this.locks.delete(id);
     }
+  }
+
+  /** Wait for the cleanup of the last exit, if one is in flight; true when it ran. */
+  async settled(id: string): Promise<boolean> {
+    const c = this.cleanups.get(id);
+    if (!c) return false;
+    await c;
+    this.cleanups.delete(id);
+    return true;
   }
 
   notifyWaiters(id: string, event: 'exit' | 'removed', code: number): void {

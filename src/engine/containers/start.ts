@@ -52,17 +52,30 @@ export async function startLocked(svc: ContainerService, id: string): Promise<vo
     clearTimeout(timer);
     svc.restartTimers.delete(id);
   }
-  await prepareBundle(svc, rec);
-  await fsp.rm(join(svc.exitDir, id), { force: true });
-  await fsp.rm(join(svc.persistDir(id), 'exit'), { force: true });
-  await fsp.rm(join(svc.persistDir(id), 'oom'), { force: true });
-  await svc.d.runtime.delete(id, true, rec.runtime).catch(() => undefined);
+  await svc.settled(id);
+  // The first start reuses the bundle create wrote; later starts remount and regenerate it.
+  if (!(rec.state.status === 'created' && (await fsp.access(join(svc.bundle(id), 'config.json')).then(() => true, () => false)) && (await isMounted(svc.rootfs(id))))) {
+    await prepareBundle(svc, rec);
+  }
+  await Promise.all([
+    fsp.rm(join(svc.exitDir, id), { force: true }),
+    fsp.rm(join(svc.persistDir(id), 'exit'), { force: true }),
+    fsp.rm(join(svc.persistDir(id), 'oom'), { force: true }),
+  ]);
+  const createOpts = {
+    id, name: rec.name, bundle: svc.bundle(id), logPath: rec.logPath, exitDir: svc.exitDir, persistDir: svc.persistDir(id),
+    tty: rec.config.Tty === true, stdin: rec.config.OpenStdin === true, leaveStdinOpen: rec.config.StdinOnce !== true, runtime: rec.runtime,
+  };
   let created: { pid: number; conmonPid: number };
   try {
-    created = await svc.d.runtime.create({
-      id, name: rec.name, bundle: svc.bundle(id), logPath: rec.logPath, exitDir: svc.exitDir, persistDir: svc.persistDir(id),
-      tty: rec.config.Tty === true, stdin: rec.config.OpenStdin === true, leaveStdinOpen: rec.config.StdinOnce !== true, runtime: rec.runtime,
-    });
+    try {
+      created = await svc.d.runtime.create(createOpts);
+    } catch (e) {
+      // A runtime state left from an earlier run (e.g. petid died mid-exit) blocks create: clear it once and retry.
+      if (!/exist/i.test(messageOf(e))) throw e;
+      await svc.d.runtime.delete(id, true, rec.runtime).catch(() => undefined);
+      created = await svc.d.runtime.create(createOpts);
+    }
   } catch (e) {
     const { message, code } = startError(rec, messageOf(e));
     rec.state = { ...rec.state, error: message, exitCode: code };
