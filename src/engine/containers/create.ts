@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { chainIds } from '../../lib/digest.js';
 import { InvalidArgument } from '../../lib/errors.js';
@@ -45,6 +46,31 @@ function hostLine(h: string): string {
   if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
   if (ip === 'host-gateway') ip = '127.0.0.1';
   return `${ip}\t${name}\n`;
+}
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/**
+ * The container's resolv.conf: the host's, with its nameservers, search domains and options each replaced when
+ * HostConfig.Dns, DnsSearch or DnsOptions name some (Docker's rule; a DnsSearch of "." means no search domains).
+ */
+export function resolvConf(hostText: string, dns: unknown, search: unknown, options: unknown): string {
+  const servers = strings(dns);
+  const domains = strings(search);
+  const opts = strings(options);
+  if (servers.length === 0 && domains.length === 0 && opts.length === 0) return hostText;
+  for (const s of servers) {
+    if (isIP(s) === 0) throw new InvalidArgument(`HostConfig.Dns: ${JSON.stringify(s)} is not an ip address`);
+  }
+  const lines = hostText.split('\n');
+  const field = (key: string): string[] => lines.flatMap((l) => {
+    const f = l.trim().split(/\s+/);
+    return f[0] === key ? f.slice(1) : [];
+  });
+  const ns = servers.length > 0 ? servers : field('nameserver');
+  const sd = domains.length > 0 ? domains.filter((x) => x !== '.') : field('search').length > 0 ? field('search') : field('domain');
+  const op = opts.length > 0 ? opts : field('options');
+  return [...ns.map((s) => `nameserver ${s}\n`), sd.length > 0 ? `search ${sd.join(' ')}\n` : '', op.length > 0 ? `options ${op.join(' ')}\n` : ''].join('');
 }
 
 export async function createContainer(svc: ContainerService, body: CreateBody, name?: string): Promise<{ Id: string; Warnings: string[] }> {
@@ -120,7 +146,7 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
       svc.d.snapshots.prepare(id, rec.parentSnapshot),
       fsp.writeFile(rec.hostsPath, hostsFile(hostname, extraHosts, netMode === 'host'), { mode: 0o644 }),
       fsp.writeFile(rec.hostnamePath, `${hostname}\n`, { mode: 0o644 }),
-      fsp.writeFile(rec.resolvConfPath, resolv, { mode: 0o644 }),
+      fsp.writeFile(rec.resolvConfPath, resolvConf(resolv, host.Dns, host.DnsSearch, host.DnsOptions), { mode: 0o644 }),
       fsp.mkdir(svc.rootfs(id), { recursive: true, mode: 0o755 }),
     ]);
     await mountAll(mounts, svc.rootfs(id));

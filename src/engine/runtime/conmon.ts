@@ -83,7 +83,7 @@ export class ConmonRuntime implements ContainerRuntime {
     if (opts.logSizeMax !== undefined && opts.logSizeMax > 0) args.push('--log-size-max', String(opts.logSizeMax));
 
     const log = this.log.child({ container: opts.id });
-    const child = await this.spawnConmon(args, ['pipe'], log);
+    const child = await this.spawnConmon(args, ['pipe'], log, opts.bundle);
     const sync = new MessageReader(child.fds[0] as Readable);
     try {
       const msg = await sync.next(SYNC_TIMEOUT_MS);
@@ -166,7 +166,7 @@ export class ConmonRuntime implements ContainerRuntime {
     if (opts.stdin) args.push('-i');
 
     const log = this.log.child({ container: opts.containerId, exec: opts.execId });
-    const child = await this.spawnConmon(args, attach ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe'], log);
+    const child = await this.spawnConmon(args, attach ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe'], log, opts.dir);
     const sync = new MessageReader(child.fds[0] as Readable);
     const startPipe = child.fds[1] as Writable;
     let streams: AttachStreams | undefined;
@@ -222,13 +222,14 @@ export class ConmonRuntime implements ContainerRuntime {
    * pairs that conmon learns through `_OCI_SYNCPIPE`, `_OCI_STARTPIPE`, `_OCI_ATTACHPIPE`.
    */
   private spawnConmon(
-    args: string[], extra: 'pipe'[], log: Logger,
+    args: string[], extra: 'pipe'[], log: Logger, cwd: string,
   ): Promise<{ fds: (Readable | Writable | null)[]; exit: () => Promise<number | string> }> {
     const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
     const names = ['_OCI_SYNCPIPE', '_OCI_STARTPIPE', '_OCI_ATTACHPIPE'];
     extra.forEach((_, i) => { env[names[i]!] = String(3 + i); });
     log.debug('spawn conmon', { args });
-    const child = spawn(this.conmonPath, args, { stdio: ['ignore', 'ignore', 'ignore', ...extra], detached: true, env });
+    // cwd: conmon writes an `oom` file into its working directory (besides the persist dir's): keep it in the bundle.
+    const child = spawn(this.conmonPath, args, { stdio: ['ignore', 'ignore', 'ignore', ...extra], detached: true, env, cwd });
     child.unref();
     const exited = new Promise<number | string>((res) => child.once('exit', (code, sig) => res(code ?? sig ?? 'unknown')));
     // The child is unref'd: waiting on its exit alone could leave the event loop empty. A ref'd timer bounds it.

@@ -402,6 +402,9 @@ function rejectUnsupported(hc: HostConfig): void {
   if (!['', 'host'].includes(hc.UTSMode ?? '')) refuse('UTSMode', hc.UTSMode);
   if (!['', 'private', 'host'].includes(hc.CgroupnsMode ?? '')) refuse('CgroupnsMode', hc.CgroupnsMode);
   if (!['', 'default'].includes(hc.Isolation ?? '')) refuse('Isolation', hc.Isolation);
+  // Output always goes to conmon's log file; `none` only stores more than asked. Other drivers would lose it.
+  const logType = hc.LogConfig?.Type ?? '';
+  if (!['', 'json-file', 'local', 'k8s-file', 'none'].includes(logType)) refuse('LogConfig.Type', logType);
   const unset: (keyof HostConfig)[] = [
     'DeviceRequests', 'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'Links', 'VolumeDriver', 'VolumesFrom', 'Cgroup',
     'BlkioWeightDevice', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps',
