@@ -120,6 +120,14 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
   const rt = typeof host.Runtime === 'string' && host.Runtime ? host.Runtime : svc.d.defaultRuntime;
   if (rt !== 'crun' && rt !== 'runc') throw new InvalidArgument(`unknown or invalid runtime name: ${rt}`);
   host.Runtime = rt;
+  // Publishing needs a bridge network; until it exists, refusing beats silently publishing nothing.
+  const bindings = host.PortBindings as Record<string, unknown[] | null> | undefined;
+  if ((bindings && Object.values(bindings).some((b) => Array.isArray(b) && b.length > 0)) || host.PublishAllPorts === true) {
+    throw new InvalidArgument('HostConfig.PortBindings: publishing ports is not supported yet (containers get loopback-only or host networking; use --network host)');
+  }
+  const logOpts = (host.LogConfig as { Config?: Record<string, string> } | undefined)?.Config ?? {};
+  const unknownLogOpts = Object.keys(logOpts).filter((k) => !['tag', 'labels', 'env', 'mode'].includes(k));
+  if (unknownLogOpts.length > 0) throw new InvalidArgument(`HostConfig.LogConfig.Config: unsupported log option(s) ${unknownLogOpts.join(', ')}`);
   const netMode = typeof host.NetworkMode === 'string' && host.NetworkMode ? host.NetworkMode : 'none';
   if (!['none', 'host', 'default', 'bridge'].includes(netMode)) {
     throw new InvalidArgument(`network ${netMode} not found: only "none" and "host" networking exist until the networking work lands`);
