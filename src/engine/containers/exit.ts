@@ -12,11 +12,12 @@ const BACKOFF_START = 100;
 const BACKOFF_MAX = 60_000;
 const HEALTHY_RUN = 10_000;
 
-async function readExitCode(svc: ContainerService, id: string): Promise<number | undefined> {
+/** The code conmon wrote, and when (the file's mtime: the real exit time, even if petid was away then). */
+async function readExitCode(svc: ContainerService, id: string): Promise<{ code: number; at: Date } | undefined> {
   for (const p of [join(svc.exitDir, id), join(svc.persistDir(id), 'exit')]) {
     try {
       const n = Number((await fsp.readFile(p, 'utf8')).trim());
-      if (Number.isInteger(n)) return n;
+      if (Number.isInteger(n)) return { code: n, at: (await fsp.stat(p)).mtime };
     } catch {
       // not written (yet)
     }
@@ -48,8 +49,9 @@ export async function handleExit(svc: ContainerService, id: string, opts: { code
   const after = await svc.serial(id, async (): Promise<'restart' | 'remove' | undefined> => {
     const rec = svc.store.byId.get(id);
     if (!rec || (rec.state.status !== 'running' && rec.state.status !== 'paused')) return undefined;
-    const code = opts.code ?? (await readExitCode(svc, id));
-    if (code === undefined) return undefined;
+    const exit = opts.code !== undefined ? { code: opts.code, at: new Date() } : await readExitCode(svc, id);
+    if (exit === undefined) return undefined;
+    const { code } = exit;
     const oom = await fsp.access(join(svc.persistDir(id), 'oom')).then(() => true, () => false);
     // The runtime state and the rootfs mount go in the background: waiters learn the exit code first (the run
     // path), and whoever needs them gone (start, rm) awaits this same promise.
@@ -59,11 +61,16 @@ export async function handleExit(svc: ContainerService, id: string, opts: { code
       unmount(svc.rootfs(id)).catch((e: unknown) => svc.d.log.warn('unmount failed', { id, err: messageOf(e) })),
     ]).then(() => undefined));
     const ranMs = Date.now() - Date.parse(rec.state.startedAt);
-    rec.state = { ...rec.state, status: 'exited', pid: 0, conmonPid: 0, exitCode: code, oomKilled: oom, finishedAt: new Date().toISOString() };
-    if (ranMs >= HEALTHY_RUN) rec.restartCount = 0;
+    rec.state = { ...rec.state, status: 'exited', pid: 0, conmonPid: 0, exitCode: code, oomKilled: oom, finishedAt: exit.at.toISOString() };
     const restart = shouldRestart(rec, code, opts.daemonStarting);
     const remove = !restart && rec.hostConfig.AutoRemove === true;
-    if (restart) rec.state.status = 'restarting';
+    if (restart) {
+      // As Docker: the count goes up at the exit; the back-off restarts from 100 ms after a healthy run.
+      rec.state.status = 'restarting';
+      rec.restartCount++;
+      const prev = ranMs >= HEALTHY_RUN ? 0 : (rec.restartDelayMs ?? 0);
+      rec.restartDelayMs = prev === 0 ? BACKOFF_START : Math.min(BACKOFF_MAX, prev * 2);
+    }
     await svc.store.save(rec);
     if (oom) svc.emit(rec, 'oom');
     svc.emit(rec, 'die', { exitCode: String(code) });
@@ -80,16 +87,15 @@ export async function handleExit(svc: ContainerService, id: string, opts: { code
 export function scheduleRestart(svc: ContainerService, id: string): void {
   const rec = svc.store.byId.get(id);
   if (!rec) return;
-  const delay = Math.min(BACKOFF_MAX, BACKOFF_START * 2 ** Math.min(rec.restartCount, 20));
+  const delay = rec.restartDelayMs ?? BACKOFF_START;
   const t = setTimeout(() => {
     svc.restartTimers.delete(id);
     void svc.serial(id, async () => {
       const cur = svc.store.byId.get(id);
       if (!cur || cur.state.status !== 'restarting') return;
-      cur.restartCount++;
       try {
+        // Docker's policy restarts emit only `start` (a `restart` event is for `docker restart`).
         await startLocked(svc, id);
-        svc.emit(cur, 'restart');
       } catch (e) {
         svc.d.log.warn('restart failed', { id, err: messageOf(e) });
         cur.state.status = 'exited';

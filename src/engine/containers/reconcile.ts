@@ -2,7 +2,8 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { messageOf } from '../../lib/errors.js';
 import type { ContainerService } from './service.js';
-import { handleExit, scheduleRestart } from './exit.js';
+import { handleExit, scheduleRestart, shouldRestart } from './exit.js';
+import { startLocked } from './start.js';
 import { removeContainer } from './remove.js';
 
 function alive(pid: number): boolean {
@@ -40,6 +41,9 @@ export async function reconcile(svc: ContainerService): Promise<void> {
         }
       } else if (s === 'restarting') {
         scheduleRestart(svc, rec.id);
+      } else if (s === 'exited' && shouldRestart(rec, rec.state.exitCode, true)) {
+        // Docker starts `always` containers (even manually stopped ones) and unless-stopped ones at daemon start.
+        await svc.serial(rec.id, () => startLocked(svc, rec.id));
       } else if (s === 'removing' || (s === 'exited' && rec.hostConfig.AutoRemove === true)) {
         await removeContainer(svc, rec.id, { force: true });
       }

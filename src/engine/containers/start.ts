@@ -31,7 +31,10 @@ export async function prepareBundle(svc: ContainerService, rec: ContainerRecord)
 export async function startContainer(svc: ContainerService, ref: string): Promise<void> {
   const id = svc.store.get(ref).id;
   try {
-    await svc.serial(id, () => startLocked(svc, id));
+    await svc.serial(id, () => {
+      resetRestarts(svc.store.get(id));
+      return startLocked(svc, id);
+    });
   } catch (e) {
     // Docker removes an AutoRemove container whose start failed; `run --rm` leaves nothing behind.
     const rec = svc.store.byId.get(id);
@@ -40,6 +43,12 @@ export async function startContainer(svc: ContainerService, ref: string): Promis
     }
     throw e;
   }
+}
+
+/** A manual start or restart resets the restart policy's count and back-off (Docker's ResetRestartManager). */
+export function resetRestarts(rec: ContainerRecord): void {
+  rec.restartCount = 0;
+  delete rec.restartDelayMs;
 }
 
 export async function startLocked(svc: ContainerService, id: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { Conflict, NotModified } from '../../lib/errors.js';
 import type { ContainerService } from './service.js';
-import { startLocked } from './start.js';
+import { resetRestarts, startLocked } from './start.js';
 import { handleExit } from './exit.js';
 
 const SIGNALS: Record<string, number> = {
@@ -96,6 +96,9 @@ export async function restartContainer(svc: ContainerService, ref: string, opts:
   } catch (e) {
     if (!(e instanceof NotModified)) throw e;
   }
-  await svc.serial(rec.id, () => startLocked(svc, rec.id));
+  await svc.serial(rec.id, () => {
+    resetRestarts(rec);
+    return startLocked(svc, rec.id);
+  });
   svc.emit(rec, 'restart');
 }

@@ -67,6 +67,8 @@ export interface ContainerRecord {
   args: string[];
   state: ContainerState;
   restartCount: number;
+  /** The restart policy's current back-off (Docker's: 100 ms doubling to a minute). */
+  restartDelayMs?: number;
   /** The user stopped it (docker stop/kill): restart policies other than `always` stay quiet. */
   manualStop: boolean;
   /** Snapshot key of the container's writable layer. */

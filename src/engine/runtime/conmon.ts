@@ -138,9 +138,8 @@ export class ConmonRuntime implements ContainerRuntime {
   }
 
   async attach(bundle: string, opts: { stdin: boolean }): Promise<AttachStreams> {
-    const path = await this.attachPath(bundle);
     const conmonPid = await readPidFile(join(bundle, 'conmon.pid'), 0).catch(() => undefined);
-    return connectAttach(path, opts.stdin, conmonPid);
+    return this.withAttachPath(bundle, undefined, (path) => connectAttach(path, opts.stdin, conmonPid));
   }
 
   async resize(bundle: string, rows: number, cols: number): Promise<void> {
@@ -183,7 +182,7 @@ export class ConmonRuntime implements ContainerRuntime {
         } finally {
           ready.close();
         }
-        streams = await connectAttach(await this.attachPath(opts.dir, opts.execId), opts.stdin, undefined);
+        streams = await this.withAttachPath(opts.dir, opts.execId, (path) => connectAttach(path, opts.stdin, undefined));
         await writeByte(startPipe);
       }
       const started = await sync.next(SYNC_TIMEOUT_MS);
@@ -259,6 +258,21 @@ export class ConmonRuntime implements ContainerRuntime {
     } catch {
       this.conmonCgroupFiles = prepareCgroup(cg);
       await joinCgroup(pid, await this.conmonCgroupFiles);
+    }
+  }
+
+  /**
+   * Run connect with a socket path short enough for sun_path: the real one, conmon's `<socket-dir>/<uuid>` link,
+   * or else `/proc/self/fd/N/attach` through the bundle directory held open meanwhile (long exec roots).
+   */
+  private async withAttachPath<T>(bundle: string, uuid: string | undefined, connect: (path: string) => Promise<T>): Promise<T> {
+    const path = await this.attachPath(bundle, uuid).catch(() => undefined);
+    if (path !== undefined) return connect(path);
+    const dir = await open(bundle, fsc.O_RDONLY | fsc.O_DIRECTORY);
+    try {
+      return await connect(`/proc/self/fd/${dir.fd}/attach`);
+    } finally {
+      await dir.close();
     }
   }
 
