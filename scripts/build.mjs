@@ -18,4 +18,5 @@ await Promise.all([
   build({ ...common, entryPoints: { peti: 'src/cli/main.ts' }, outdir: 'dist' }),
   build({ ...common, entryPoints: { petid: 'src/daemon/main.ts' }, outdir: 'dist' }),
   build({ ...common, entryPoints: { 'apply-worker': 'src/engine/snapshots/apply-worker.ts' }, outdir: 'dist' }),
+  build({ ...common, entryPoints: { 'peti-registry': 'src/registry/main.ts' }, outdir: 'dist' }),
 ]);

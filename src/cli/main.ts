@@ -3,11 +3,12 @@ import { InvalidArgument, PetiError, Unavailable, messageOf } from '../lib/error
 import { parseFlags } from './args.js';
 import { containersCommands } from './commands/containers.js';
 import { imagesCommands } from './commands/images.js';
+import { registryCommand } from './commands/registry.js';
 import { systemCommands } from './commands/system.js';
 import type { Cli, Command } from './types.js';
 import { PETI_CLI_VERSION } from './version.js';
 
-const commands: Command[] = [...systemCommands, ...imagesCommands, ...containersCommands];
+const commands: Command[] = [...systemCommands, ...imagesCommands, ...containersCommands, registryCommand];
 
 function findCommand(argv: string[]): { cmd: Command; rest: string[] } | undefined {
   // Longest command path first: `image ls` before `images`.
