@@ -3,12 +3,13 @@ import { InvalidArgument, PetiError, Unavailable, messageOf } from '../lib/error
 import { parseFlags } from './args.js';
 import { containersCommands } from './commands/containers.js';
 import { imagesCommands } from './commands/images.js';
+import { registryCommands } from './commands/registry-client.js';
 import { registryCommand } from './commands/registry.js';
 import { systemCommands } from './commands/system.js';
 import type { Cli, Command } from './types.js';
 import { PETI_CLI_VERSION } from './version.js';
 
-const commands: Command[] = [...systemCommands, ...imagesCommands, ...containersCommands, registryCommand];
+const commands: Command[] = [...systemCommands, ...imagesCommands, ...registryCommands, ...containersCommands, registryCommand];
 
 function findCommand(argv: string[]): { cmd: Command; rest: string[] } | undefined {
   // Longest command path first: `image ls` before `images`.

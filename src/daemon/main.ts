@@ -10,6 +10,8 @@ import { systemRoutes, PETI_VERSION } from '../api/routes/system.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { containerRoutes } from '../api/routes/containers.js';
 import { execRoutes } from '../api/routes/exec.js';
+import { distributionRoutes } from '../api/routes/distribution.js';
+import { parseInsecureRegistries } from '../engine/distribution/index.js';
 import { acquirePidLock } from './lock.js';
 
 const USAGE = `Usage: petid [OPTIONS]
@@ -22,6 +24,9 @@ Options:
   -H, --host unix://PATH  Socket to listen on (default unix:///run/peti/peti.sock)
       --log-level LEVEL   debug, info, warn or error (default info)
       --default-runtime R OCI runtime for containers: crun (default) or runc
+      --insecure-registry HOST[:PORT]
+                          Allow plain HTTP and unverified TLS for this registry (repeatable;
+                          127.0.0.0/8, ::1 and localhost always are)
   -v, --version           Print the version and exit
   -h, --help              Print this help
 
@@ -52,6 +57,7 @@ async function main(): Promise<void> {
       host: { type: 'string', short: 'H' },
       'log-level': { type: 'string', default: 'info' },
       'default-runtime': { type: 'string', default: 'crun' },
+      'insecure-registry': { type: 'string', multiple: true, default: [] },
       version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -81,8 +87,8 @@ async function main(): Promise<void> {
     const pool = new ApplyPool(new URL('./apply-worker.js', import.meta.url));
     const rt = values['default-runtime'];
     if (rt !== 'crun' && rt !== 'runc') throw new Error(`invalid --default-runtime ${rt}: use crun or runc`);
-    const engine = await createEngine({ dataRoot, execRoot, log, applyFile: pool.apply, limits: limitsFromEnv(), defaultRuntime: rt });
-    const server = createApiServer({ log, routes: [...systemRoutes(engine), ...imageRoutes(engine), ...containerRoutes(engine.containers), ...execRoutes(engine.containers)], serverHeader: `Peti/${PETI_VERSION} (linux)` });
+    const engine = await createEngine({ dataRoot, execRoot, log, applyFile: pool.apply, limits: limitsFromEnv(), defaultRuntime: rt, insecureRegistries: parseInsecureRegistries(values['insecure-registry'] ?? []) });
+    const server = createApiServer({ log, routes: [...systemRoutes(engine), ...imageRoutes(engine), ...distributionRoutes(engine), ...containerRoutes(engine.containers), ...execRoutes(engine.containers)], serverHeader: `Peti/${PETI_VERSION} (linux)` });
     await fsp.mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });
     await fsp.rm(socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {

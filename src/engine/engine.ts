@@ -7,6 +7,7 @@ import { readJson, writeJsonAtomic } from '../lib/atomic.js';
 import { FileContentStore } from './content/index.js';
 import { MemoryEventBus } from './events/index.js';
 import { LocalImageService } from './images/index.js';
+import { Distribution } from './distribution/index.js';
 import { OverlaySnapshotter, applyFileInline, type ApplyFileFn, type ApplyLimits } from './snapshots/index.js';
 import { Containers, type SpecBuilder } from './containers/index.js';
 import { ConmonRuntime, buildSpec, hostRlimits, prepareHost, resolveUser, detectHostFacts } from './runtime/index.js';
@@ -20,6 +21,8 @@ export interface EngineOptions {
   limits?: ApplyLimits;
   /** OCI runtime for containers that do not name one: crun (default) or runc. */
   defaultRuntime?: 'crun' | 'runc';
+  /** Registries reached over plain HTTP / unverified TLS besides loopback (`--insecure-registry`). */
+  insecureRegistries?: readonly string[];
 }
 
 export interface Engine {
@@ -31,6 +34,7 @@ export interface Engine {
   readonly content: FileContentStore;
   readonly snapshots: OverlaySnapshotter;
   readonly images: LocalImageService;
+  readonly distribution: Distribution;
   readonly events: MemoryEventBus;
   readonly containers: Containers;
   readonly cgroupVersion: 1 | 2;
@@ -63,6 +67,10 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     root: join(dataRoot, 'images'), content, snapshots, applyFile: opts.applyFile ?? applyFileInline, limits: opts.limits, events, log: log.child({ svc: 'images' }), tmpDir,
   });
   await images.init();
+  const distribution = new Distribution({
+    root: join(dataRoot, 'distribution'), images, log: log.child({ svc: 'distribution' }), insecureRegistries: opts.insecureRegistries ?? [],
+  });
+  await distribution.init();
 
   const host = await prepareHost(log.child({ svc: 'host' }));
   const runtime = new ConmonRuntime({ execRoot, log: log.child({ svc: 'runtime' }), defaultRuntime: opts.defaultRuntime ?? 'crun', conmonCgroup: '/peti/conmon' });
@@ -87,8 +95,8 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   await containers.init();
 
   return {
-    dataRoot, execRoot, id: meta.id, name: hostname(), content, snapshots, images, events, containers, cgroupVersion: host.cgroupVersion,
+    dataRoot, execRoot, id: meta.id, name: hostname(), content, snapshots, images, distribution, events, containers, cgroupVersion: host.cgroupVersion,
     startedAt: new Date(),
-    close: async () => { containers.close(); },
+    close: async () => { containers.close(); distribution.close(); },
   };
 }

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { Engine } from '../../engine/engine.js';
 import { normalizeRef, type Progress } from '../../engine/images/index.js';
-import { InvalidArgument, NotImplemented } from '../../lib/errors.js';
+import { InvalidArgument } from '../../lib/errors.js';
 import { chainIds } from '../../lib/digest.js';
 import { formatFull, parseRepoTag } from '../../lib/reference.js';
 import type { Route } from '../router.js';
@@ -9,6 +9,7 @@ import { sendEmpty, sendJson } from '../server.js';
 import { boolParam, filtersParam } from '../convert/query.js';
 import { imageInspect, imageSummary } from '../convert/images.js';
 import { JsonStream } from '../stream/json.js';
+import { pullHandler } from './distribution.js';
 
 function progressJson(p: Progress): Record<string, unknown> {
   const o: Record<string, unknown> = {};
@@ -54,11 +55,10 @@ export function imageRoutes(engine: Engine): Route[] {
     },
     {
       method: 'POST', path: '/images/create',
-      handler: async ({ req, res, query }) => {
+      handler: async (ctx) => {
+        const { req, res, query } = ctx;
         const fromSrc = query.get('fromSrc');
-        if (fromSrc === null) {
-          throw new NotImplemented('pulling images from a registry is not available yet in this Peti build', { hint: 'use peti load or peti import' });
-        }
+        if (fromSrc === null) return pullHandler(engine, ctx);
         if (fromSrc !== '-') throw new InvalidArgument('only fromSrc=- (the request body) is supported: this host has no internet access');
         const repo = query.get('repo') ?? '';
         const tag = query.get('tag') ?? '';

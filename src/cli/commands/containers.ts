@@ -12,6 +12,8 @@ import { consoleSize } from '../tty.js';
 import type { Cli, Command } from '../types.js';
 import { openSession } from './container-session.js';
 import { goTime } from './images.js';
+import { showProgress } from './registry-client.js';
+import { registryAuthFor } from '../docker-config.js';
 import { CONTAINER_FLAGS, RUN_ONLY_FLAGS, buildCreate, parseKeyValueFile, parseDurationNs, type CreateRequest } from './run-flags.js';
 
 interface ContainerJson {
@@ -66,11 +68,10 @@ function normalizeRef(image: string): { ref: string; repo: string; tag: string }
 
 async function pull(cli: Cli, image: string, platform?: string): Promise<void> {
   const { repo, tag } = normalizeRef(image);
-  const res = await api(cli.client.send('POST', '/images/create', { query: { fromImage: repo, tag, platform }, headers: { 'X-Registry-Auth': 'e30=' } }));
+  const res = await api(cli.client.send('POST', '/images/create', { query: { fromImage: repo, tag, platform }, headers: { 'X-Registry-Auth': registryAuthFor(image) } }));
   try {
-    for await (const ev of cli.client.jsonLines<{ status?: string; id?: string; progress?: string }>(res)) {
-      if (ev.status && !ev.progress) cli.err.write(`${ev.id ? `${ev.id}: ` : ''}${ev.status}\n`);
-    }
+    // docker run prints pull progress on stderr.
+    await showProgress(cli, res, cli.err, false);
   } catch (e) {
     daemonErrors.add(e as object);
     throw e;
