@@ -6,7 +6,7 @@
  * Use: `await withEngine('docker', async (e) => { await e.cli(['version']) })`; `availableEngines()` says which exist.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
@@ -14,8 +14,43 @@ import { delimiter, join, resolve } from 'node:path';
 export type EngineName = 'peti' | 'docker' | 'podman';
 
 export const REPO = resolve(import.meta.dirname, '../..');
-export const PETI = join(REPO, 'bin/peti');
-export const PETID = join(REPO, 'bin/petid');
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * The build the benches run: a private copy of bin/, dist/ and scripts/make-busybox.sh, taken once per process (and
+ * removed at its exit), with node_modules linked. Other engineers rebuild this tree while benches run, and
+ * `npm run build` empties dist/ first: running the shared dist/ made benches fail half-way with
+ * "Cannot find module dist/peti.js". A copy caught mid-build fails `peti --version` or `node --check`: taken again.
+ */
+function snapshotBuild(): string {
+  const snap = mkdtempSync(join(tmpdir(), 'pb-build-'));
+  process.once('exit', () => rmSync(snap, { recursive: true, force: true }));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      for (const d of ['bin', 'dist', 'scripts']) rmSync(join(snap, d), { recursive: true, force: true });
+      cpSync(join(REPO, 'bin'), join(snap, 'bin'), { recursive: true });
+      cpSync(join(REPO, 'dist'), join(snap, 'dist'), { recursive: true });
+      mkdirSync(join(snap, 'scripts'));
+      cpSync(join(REPO, 'scripts/make-busybox.sh'), join(snap, 'scripts/make-busybox.sh'));
+      if (!existsSync(join(snap, 'node_modules'))) symlinkSync(join(REPO, 'node_modules'), join(snap, 'node_modules'));
+      const ok = spawnSync(process.execPath, [join(snap, 'bin/peti'), '--version'], { stdio: 'ignore' }).status === 0 &&
+        ['petid.js', 'apply-worker.js'].every((f) => spawnSync(process.execPath, ['--check', join(snap, 'dist', f)], { stdio: 'ignore' }).status === 0);
+      if (ok) return snap;
+    } catch {
+      // dist/ half-written or missing: try again
+    }
+    if (attempt === 20) throw new Error(`no complete build in ${REPO}/dist after ${attempt} tries: run \`npm run build\``);
+    sleepSync(500);
+  }
+}
+
+/** Root of the private copy of the build (bin/, dist/, scripts/make-busybox.sh). */
+export const BUILD = snapshotBuild();
+export const PETI = join(BUILD, 'bin/peti');
+export const PETID = join(BUILD, 'bin/petid');
 
 export interface RunResult {
   code: number;
@@ -113,22 +148,61 @@ export function rssKiB(pid: number): number {
   }
 }
 
-/** Direct children of pid, from /proc. */
-function childrenOf(pid: number): { pid: number; comm: string }[] {
-  const out: { pid: number; comm: string }[] = [];
+/** Proportional set size of a process, KiB, from smaps_rollup (0 if gone): shared pages split among their users. */
+export function pssKiB(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface ProcInfo {
+  pid: number;
+  ppid: number;
+  comm: string;
+  /** State letter from /proc/<pid>/stat (Z = zombie). */
+  state: string;
+}
+
+function processes(): ProcInfo[] {
+  const out: ProcInfo[] = [];
   for (const n of readdirSync('/proc')) {
     if (!/^\d+$/.test(n)) continue;
     try {
       const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
       const close = stat.lastIndexOf(')');
       const comm = stat.slice(stat.indexOf('(') + 1, close);
-      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
-      if (ppid === pid) out.push({ pid: Number(n), comm });
+      const [state, ppid] = stat.slice(close + 2).split(' ');
+      out.push({ pid: Number(n), ppid: Number(ppid), comm, state: state as string });
     } catch {
       // raced with an exit
     }
   }
   return out;
+}
+
+/** Direct children of pid, from /proc. */
+function childrenOf(pid: number): { pid: number; comm: string }[] {
+  return processes().filter((p) => p.ppid === pid);
+}
+
+/**
+ * Live processes named comm (as /proc shows it: at most 15 characters) whose command line mentions dir: the shims of
+ * one engine, told apart from other engines' (and other tests') by the temp dir in their arguments.
+ */
+export function processesOf(comm: string, dir: string): number[] {
+  return processes()
+    .filter((p) => p.comm === comm && p.state !== 'Z')
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map((p) => p.pid);
 }
 
 function alive(pid: number): boolean {
@@ -280,7 +354,23 @@ export interface Engine {
   /** The daemon log so far (tail). */
   logTail(lines?: number): string;
   version: string;
+  /** How this engine was installed and started, for the bench's header: one line each, commands and config. */
+  setup: string[];
+  /** The process the engine keeps per running container (conmon, containerd-shim-runc-v2), as /proc names it. */
+  shimComm: string;
+  /** Pids of those processes that belong to this engine's containers. */
+  shimPids(): number[];
   stop(): Promise<void>;
+}
+
+/** "docker.io 20.10.24+dfsg1-1+deb12u1" for a file a Debian package installed, else "not from a Debian package". */
+export function debianPackageOf(path: string | undefined): string {
+  if (!path) return 'not installed';
+  const r = spawnSync('dpkg-query', ['-S', path], { encoding: 'utf8' });
+  const pkg = r.status === 0 ? r.stdout.split(':')[0]?.trim() : undefined;
+  if (!pkg) return 'not from a Debian package';
+  const v = spawnSync('dpkg-query', ['-W', '-f', '${Version}', pkg], { encoding: 'utf8' }).stdout.trim();
+  return `Debian ${pkg} ${v}`;
 }
 
 export function availableEngines(): EngineName[] {
@@ -299,6 +389,7 @@ function makeEngine(
   logFile: string | undefined,
   daemonPids: () => number[],
   rssOf: string,
+  shimComm: string,
   stop: () => Promise<void>,
 ): Engine {
   let stopping: Promise<void> | undefined;
@@ -310,6 +401,9 @@ function makeEngine(
     name, dir, cliCmd, cliArgs, cliEnv, rssOf,
     idleRssKiB: undefined,
     version: '',
+    setup: [],
+    shimComm,
+    shimPids: () => processesOf(shimComm, dir),
     cli: (args, opts) => runTimed(cliCmd, [...cliArgs, ...args], cliEnv, opts),
     show: (args) => showCommand(cliCmd, [...cliArgs, ...args], cliEnv),
     rssNow: sumRss,
@@ -354,8 +448,9 @@ function spawnDaemon(cmd: string, args: string[], logFile: string, env: Record<s
 }
 
 async function startPeti(): Promise<Engine> {
-  if (!existsSync(join(REPO, 'dist/petid.js'))) throw new Error('dist/petid.js missing: run `npm run build` first');
-  const dir = mkdtempSync(join(tmpdir(), 'peti-bench-peti-'));
+  // A short name: conmon's exec attach socket, even through its `<exec-root>/socket/<64-hex id>/attach` link, must fit
+  // in sun_path (108 bytes); under /tmp/peti-bench-peti-XXXXXX/exec that link is 110 and `exec` fails.
+  const dir = mkdtempSync(join(tmpdir(), 'pb-peti-'));
   const socket = join(dir, 'peti.sock');
   const host = `unix://${socket}`;
   const logFile = join(dir, 'petid.log');
@@ -368,11 +463,13 @@ async function startPeti(): Promise<Engine> {
     }
   };
   try {
-    proc = spawnDaemon(process.execPath, [PETID, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', host, '--log-level', 'warn'], logFile);
+    const args = [PETID, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', host, '--log-level', 'warn'];
+    proc = spawnDaemon(process.execPath, args, logFile);
     await waitReady(socket, proc, 'petid', logFile);
     const p = proc;
-    const e = makeEngine('peti', dir, PETI, [], { PETI_HOST: host }, logFile, () => (p.pid !== undefined && alive(p.pid) ? [p.pid] : []), 'petid', stop);
+    const e = makeEngine('peti', dir, PETI, [], { PETI_HOST: host }, logFile, () => (p.pid !== undefined && alive(p.pid) ? [p.pid] : []), 'petid', 'conmon', stop);
     e.version = (await e.cli(['--version'])).stdout.trim();
+    e.setup = [`built from this tree (npm run build), run from a copy of bin/ and dist/ in ${BUILD}; started: ${showCommand('node', args)} &`];
     await settleAndMeasure(e);
     return e;
   } catch (err) {
@@ -437,7 +534,7 @@ async function startDocker(): Promise<Engine> {
   try {
     const daemonJson = join(dir, 'daemon.json');
     writeFileSync(daemonJson, '{}\n');
-    proc = spawnDaemon('dockerd', [
+    const args = [
       '--config-file', daemonJson,
       '--data-root', join(dir, 'data'),
       '--exec-root', join(dir, 'exec'),
@@ -445,13 +542,20 @@ async function startDocker(): Promise<Engine> {
       '--pidfile', join(dir, 'dockerd.pid'),
       '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
       '--log-level', 'warn',
-    ], logFile);
+    ];
+    proc = spawnDaemon('dockerd', args, logFile);
     await waitReady(socket, proc, 'dockerd', logFile);
     const dpid = proc.pid as number;
     containerdPids = childrenOf(dpid).filter((c) => c.comm.startsWith('containerd')).map((c) => c.pid);
     const e = makeEngine('docker', dir, 'docker', [], { DOCKER_HOST: host, DOCKER_CONFIG: join(dir, 'client-config') }, logFile,
-      () => [dpid, ...containerdPids].filter(alive), containerdPids.length ? 'dockerd + containerd' : 'dockerd', stop);
+      () => [dpid, ...containerdPids].filter(alive), containerdPids.length ? 'dockerd + containerd' : 'dockerd', 'containerd-shim', stop);
     e.version = (await e.cli(['version', '--format', 'client {{.Client.Version}}, server {{.Server.Version}}'])).stdout.trim();
+    const runtime = (await e.cli(['info', '--format', '{{.DefaultRuntime}}'])).stdout.trim();
+    e.setup = [
+      `dockerd: ${debianPackageOf(which('dockerd'))} (apt-get install docker.io); containerd: ${debianPackageOf(which('containerd'))}; default runtime ${runtime}`,
+      `docker client: ${which('docker')} (${debianPackageOf(which('docker'))})`,
+      `started (no systemd here; the bridge, iptables and ip_forward off so it leaves the host's network alone): ${showCommand('dockerd', args)} &   (daemon.json: {})`,
+    ];
     await settleAndMeasure(e);
     return e;
   } catch (err) {
@@ -460,31 +564,58 @@ async function startDocker(): Promise<Engine> {
   }
 }
 
+/**
+ * Paths Podman creates outside --root/--runroot even with tmp_dir and the network dirs moved (its lock and
+ * network-run state): removed after, when they were not there before.
+ */
+const PODMAN_LEFTOVERS = ['/run/containers/networks', '/run/containers/storage', '/run/containers', '/run/libpod', '/var/lib/containers'];
+
 async function startPodman(): Promise<Engine> {
   const dir = mkdtempSync(join(tmpdir(), 'peti-bench-podman-'));
   const conf = join(dir, 'containers.conf');
+  const global = ['--root', join(dir, 'root'), '--runroot', join(dir, 'run')];
+  const existedBefore = new Set(PODMAN_LEFTOVERS.filter((p) => existsSync(p)));
   const stop = async (): Promise<void> => {
     try {
       // Daemonless: nothing to stop; let podman unmount its storage, then make sure.
-      await runTimed('podman', ['--root', join(dir, 'root'), '--runroot', join(dir, 'run'), 'system', 'reset', '-f'], { CONTAINERS_CONF: conf }, { check: false, timeoutMs: 60_000 });
+      await runTimed('podman', [...global, 'system', 'reset', '-f'], { CONTAINERS_CONF: conf }, { check: false, timeoutMs: 60_000 });
     } catch {
       // best effort
     } finally {
+      const removed: string[] = [];
+      for (const p of PODMAN_LEFTOVERS) {
+        if (existedBefore.has(p) || !existsSync(p)) continue;
+        removeTree(p);
+        removed.push(p);
+      }
+      if (removed.length) console.log(`podman: removed what it left outside its roots: ${removed.join(', ')}`);
       removeTree(dir);
     }
   };
   try {
-    writeFileSync(conf, [
+    const confText = [
       '[containers]',
+      // This host refuses rlimits above its hard limits (DESIGN.md §8); Podman's default asks for 1048576.
       'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]',
+      // No bridge: netavark would add iptables rules and a podman0 link to a host whose tests use their own.
+      'netns = "none"',
       '[engine]',
       'cgroup_manager = "cgroupfs"',
       'events_logger = "file"',
+      `tmp_dir = "${join(dir, 'tmp')}"`,
+      '[network]',
+      `network_config_dir = "${join(dir, 'networks')}"`,
       '',
-    ].join('\n'));
-    const e = makeEngine('podman', dir, 'podman', ['--root', join(dir, 'root'), '--runroot', join(dir, 'run')], { CONTAINERS_CONF: conf },
-      undefined, () => [], 'no daemon', stop);
+    ].join('\n');
+    writeFileSync(conf, confText);
+    const e = makeEngine('podman', dir, 'podman', global, { CONTAINERS_CONF: conf }, undefined, () => [], 'no daemon', 'conmon', stop);
     e.version = (await e.cli(['--version'])).stdout.trim();
+    const runtime = (await e.cli(['info', '--format', '{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Version}}'])).stdout.trim().split('\n')[0] ?? '';
+    e.setup = [
+      `podman: ${debianPackageOf(which('podman'))} (apt-get install podman); conmon: ${debianPackageOf(which('conmon'))}; runtime ${runtime}`,
+      `run as: ${showCommand('podman', global, { CONTAINERS_CONF: conf })} ...   (no daemon)`,
+      `containers.conf: ${confText.trim().split('\n').join('; ')}`,
+    ];
     return e;
   } catch (err) {
     await stop();
