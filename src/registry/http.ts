@@ -18,6 +18,9 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
 }
 
 /** Whether the request carries a body (a length above zero or chunked transfer encoding). */
+/** Most bytes read and dropped from an oversized body before the connection is simply closed. */
+const DRAIN_MAX = 64 * 1024 * 1024;
+
 export function hasBody(req: IncomingMessage): boolean {
   const len = req.headers['content-length'];
   if (len !== undefined) return Number(len) > 0;
@@ -29,22 +32,44 @@ export function hasBody(req: IncomingMessage): boolean {
  * reading. `tooLarge` builds the error (the caller knows which spec code applies).
  */
 export async function readBody(req: IncomingMessage, max: number, tooLarge: () => RegistryError): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > max) {
-    req.resume();
-    throw tooLarge();
-  }
+  const declared = Number(req.headers['content-length'] ?? 0);
   const parts: Buffer[] = [];
   let n = 0;
+  let over = declared > max;
   for await (const chunk of req) {
     n += (chunk as Buffer).length;
-    if (n > max) {
-      req.resume();
-      throw tooLarge();
-    }
-    parts.push(chunk as Buffer);
+    if (n > max) over = true;
+    // Past the limit the rest is read and dropped (up to a bound), so the client gets to read our answer
+    // instead of a reset connection; a body far beyond it is cut off.
+    if (over && n > DRAIN_MAX) break;
+    if (!over) parts.push(chunk as Buffer);
   }
+  if (over) throw tooLarge();
   return Buffer.concat(parts);
+}
+
+/**
+ * Reads and drops what is left of a request body (at most DRAIN_MAX bytes), so that an error answered before the
+ * body was read reaches a client that is still sending. False when the body was too large to drain.
+ */
+export function drain(req: IncomingMessage): Promise<boolean> {
+  if (req.complete || req.destroyed) return Promise.resolve(req.complete);
+  return new Promise((ok) => {
+    let n = 0;
+    const done = (v: boolean): void => {
+      req.off('data', onData);
+      ok(v);
+    };
+    const onData = (c: Buffer): void => {
+      n += c.length;
+      if (n > DRAIN_MAX) done(false);
+    };
+    req.on('data', onData);
+    req.once('end', () => done(true));
+    req.once('close', () => done(req.complete));
+    req.once('error', () => done(false));
+    req.resume();
+  });
 }
 
 /** A chunk's `Content-Range: <start>-<end>` (inclusive; `bytes ` / `bytes=` prefixes tolerated); undefined if absent. */

@@ -10,7 +10,7 @@ import type { Logger } from '../lib/log.js';
 import type { Action, Authorizer, Need } from './auth.js';
 import { cancelUpload, deleteBlob, getBlob, patchUpload, putUpload, startUpload, uploadStatus } from './blobs.js';
 import { RegistryError, errorBody } from './errors.js';
-import { send, sendJson } from './http.js';
+import { drain, send, sendJson } from './http.js';
 import { listCatalog, listReferrers, listTags } from './listing.js';
 import { deleteManifest, getManifest, putManifest } from './manifests.js';
 import { checkRepositoryName } from './names.js';
@@ -154,9 +154,12 @@ export class RegistryApp {
       res.end(JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'internal error' }] }));
       return;
     }
-    // Unread request bodies would otherwise be parsed as the next request on a kept-alive connection.
-    if (!req.complete) res.setHeader('Connection', 'close');
-    send(res, err.status, { 'Content-Type': 'application/json', ...err.headers }, errorBody(err));
+    void drain(req).then((drained) => {
+      if (res.headersSent || res.destroyed) return;
+      // A body we could not read to its end would be parsed as the next request on a kept-alive connection.
+      if (!drained) res.setHeader('Connection', 'close');
+      send(res, err.status, { 'Content-Type': 'application/json', ...err.headers }, errorBody(err));
+    });
   }
 }
 
