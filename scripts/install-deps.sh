@@ -16,6 +16,8 @@ if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split("."
   exit 1
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm ci refuses this lock: npm records optional per-platform packages (node-unix-socket-*) inconsistently;
+  # npm install honours the lock just the same.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 npm run build --silent
