@@ -1,4 +1,5 @@
 import type { ContainerRecord } from '../../engine/containers/index.js';
+import { healthSuffix } from '../../engine/containers/health.js';
 
 /** Go-units HumanDuration, for `Up 5 minutes` / `Exited (0) 2 hours ago`. */
 export function humanDuration(ms: number): string {
@@ -22,7 +23,7 @@ export function humanDuration(ms: number): string {
 export function statusText(r: ContainerRecord, now = Date.now()): string {
   const s = r.state;
   switch (s.status) {
-    case 'running': return `Up ${humanDuration(now - Date.parse(s.startedAt))}`;
+    case 'running': return `Up ${humanDuration(now - Date.parse(s.startedAt))}${healthSuffix(r)}`;
     case 'paused': return `Up ${humanDuration(now - Date.parse(s.startedAt))} (Paused)`;
     case 'restarting': return `Restarting (${s.exitCode}) ${humanDuration(now - Date.parse(s.finishedAt))} ago`;
     case 'exited': return Date.parse(s.finishedAt) > 0 ? `Exited (${s.exitCode}) ${humanDuration(now - Date.parse(s.finishedAt))} ago` : 'Created';
@@ -90,6 +91,7 @@ export function containerInspect(r: ContainerRecord, extra: { sizeRw?: number; r
     State: {
       Status: s.status, Running: running, Paused: s.status === 'paused', Restarting: s.status === 'restarting', OOMKilled: s.oomKilled,
       Dead: s.status === 'dead', Pid: running ? s.pid : 0, ExitCode: s.exitCode, Error: s.error, StartedAt: s.startedAt, FinishedAt: s.finishedAt,
+      ...(r.health ? { Health: r.health } : {}),
     },
     Image: r.imageId,
     ResolvConfPath: r.resolvConfPath,

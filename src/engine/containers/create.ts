@@ -6,6 +6,7 @@ import { chainIds } from '../../lib/digest.js';
 import { InvalidArgument } from '../../lib/errors.js';
 import { mountAll, unmount } from '../snapshots/index.js';
 import { ContainerStore, randomName } from './store.js';
+import { mergeHealthcheck } from './health.js';
 import type { ContainerService } from './service.js';
 import type { ContainerRecord, CreateBody } from './types.js';
 
@@ -116,7 +117,8 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
   delete config.NetworkingConfig;
   if (Object.keys(config.ExposedPorts ?? {}).length === 0) delete config.ExposedPorts;
   if (!config.StopSignal) delete config.StopSignal;
-  if (ic.Healthcheck && !config.Healthcheck) config.Healthcheck = ic.Healthcheck;
+  const healthcheck = mergeHealthcheck(ic.Healthcheck, config.Healthcheck);
+  if (healthcheck) config.Healthcheck = healthcheck;
   const rt = typeof host.Runtime === 'string' && host.Runtime ? host.Runtime : svc.d.defaultRuntime;
   if (rt !== 'crun' && rt !== 'runc') throw new InvalidArgument(`unknown or invalid runtime name: ${rt}`);
   host.Runtime = rt;

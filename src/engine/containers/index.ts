@@ -12,6 +12,7 @@ import { listContainers } from './list.js';
 import { handleExit } from './exit.js';
 import { reconcile } from './reconcile.js';
 import { pruneContainers } from './prune.js';
+import { HealthMonitor } from './health.js';
 import { ExecStore, createExec, getExec, startExec, type ExecConfig, type ExecRecord, type UserResolver } from './exec.js';
 import type { ContainerRecord, CreateBody, ListFilter, WaitCondition, WaitResult } from './types.js';
 
@@ -26,18 +27,24 @@ export { shouldRestart } from './exit.js';
 export class Containers {
   readonly svc: ContainerService;
   readonly execs = new ExecStore();
+  /** Healthchecks of running containers (health.ts). */
+  readonly health: HealthMonitor;
 
   constructor(deps: ContainerServiceDeps, private readonly resolveUser: UserResolver) {
     this.svc = new ContainerService(deps);
     this.svc.onExit = (id) => handleExit(this.svc, id);
+    this.health = new HealthMonitor(this.svc, this.execs, resolveUser);
   }
 
   async init(): Promise<void> {
     await this.svc.init();
     await reconcile(this.svc);
+    // After reconcile: checks resume for the containers still running, from their persisted state.
+    this.health.init();
   }
 
   close(): void {
+    this.health.close();
     this.svc.close();
   }
 

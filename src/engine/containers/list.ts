@@ -1,6 +1,7 @@
 import { InvalidArgument } from '../../lib/errors.js';
 import type { ContainerService } from './service.js';
 import type { ContainerRecord, ListFilter } from './types.js';
+import { HEALTH_STATUSES, healthFilterValue } from './health.js';
 
 const KEYS = new Set(['id', 'name', 'label', 'status', 'ancestor', 'exited', 'before', 'since', 'health', 'isolation', 'is-task', 'network', 'publish', 'expose', 'volume']);
 const STATUSES = new Set(['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead']);
@@ -15,6 +16,7 @@ export function listContainers(svc: ContainerService, opts: ListFilter = {}): Co
   const filters = opts.filters ?? {};
   for (const k of Object.keys(filters)) if (!KEYS.has(k)) throw new InvalidArgument(`invalid filter '${k}'`);
   for (const v of filters.status ?? []) if (!STATUSES.has(v)) throw new InvalidArgument(`invalid filter 'status=${v}'`);
+  for (const v of filters.health ?? []) if (!(HEALTH_STATUSES as readonly string[]).includes(v)) throw new InvalidArgument(`Unrecognised filter value for health: ${v}`);
   const all = [...svc.store.byId.values()].sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
   const find = (ref: string): ContainerRecord | undefined => {
     try {
@@ -46,6 +48,7 @@ export function listContainers(svc: ContainerService, opts: ListFilter = {}): Co
           case 'since': { const o = find(v); return !!o && r.created > o.created; }
           case 'isolation': return v === 'default';
           case 'is-task': return v === 'false';
+          case 'health': return healthFilterValue(r) === v;
           default: return false;
         }
       });

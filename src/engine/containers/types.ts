@@ -14,6 +14,21 @@ export interface ContainerState {
   conmonPid: number;
 }
 
+/** One healthcheck run (Docker's HealthcheckResult). */
+export interface HealthResult {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+/** Docker's State.Health. */
+export interface HealthState {
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: HealthResult[];
+}
+
 export interface RestartPolicy {
   Name: '' | 'no' | 'always' | 'unless-stopped' | 'on-failure';
   MaximumRetryCount?: number;
@@ -80,6 +95,8 @@ export interface ContainerRecord {
   hostsPath: string;
   hostnamePath: string;
   resolvConfPath: string;
+  /** Healthcheck state (inspect's State.Health), kept across restarts of the container and of petid. */
+  health?: HealthState;
 }
 
 export interface ListFilter {
