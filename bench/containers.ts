@@ -288,11 +288,13 @@ export async function main(only: string[] = []): Promise<void> {
       ...(crunRuns ? [['bare crun run', median(crunRuns).toFixed(1), percentile(crunRuns, 90).toFixed(1), '-', '-', '-', 'own netns, no interface']] : []),
     ],
   ));
-  const perCtr = (m: MemoryResult, shim: number): number => (shim + m.daemonGrowthKiB) / PARALLEL;
+  // A Node daemon can shrink while containers start (a GC ran): count a negative growth as 0, not as a credit.
+  const perCtr = (m: MemoryResult, shim: number): number => (shim + Math.max(0, m.daemonGrowthKiB)) / PARALLEL;
   console.log('');
   console.log(markdownTable(
     ['engine', 'idle daemon RSS MiB', `per-container process`, `${PARALLEL} of them RSS MiB`, 'PSS MiB', 'daemon RSS growth MiB', 'per container (RSS) MiB', 'per container (PSS) MiB'],
-    memory.map((m) => [m.engine, `${mib(m.idleRssKiB)} (${m.rssOf})`, `${m.shimComm} x${m.shims}`, mib(m.shimRssKiB), mib(m.shimPssKiB), mib(m.daemonGrowthKiB),
+    memory.map((m) => [m.engine, `${mib(m.idleRssKiB)} (${m.rssOf})`, `${m.shimComm} x${m.shims}`, mib(m.shimRssKiB), mib(m.shimPssKiB),
+      `${mib(m.daemonGrowthKiB)}${m.daemonGrowthKiB < 0 ? ' (GC; as 0)' : ''}`,
       mib(perCtr(m, m.shimRssKiB)), mib(perCtr(m, m.shimPssKiB))]),
   ));
 
