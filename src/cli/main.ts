@@ -2,6 +2,7 @@ import { EngineClient, resolveHost } from '../client/index.js';
 import { InvalidArgument, PetiError, Unavailable, messageOf } from '../lib/errors.js';
 import { parseFlags } from './args.js';
 import { containersCommands } from './commands/containers.js';
+import { containerOpsCommands } from './commands/container-ops.js';
 import { imagesCommands } from './commands/images.js';
 import { registryCommands } from './commands/registry-client.js';
 import { registryCommand } from './commands/registry.js';
@@ -9,7 +10,7 @@ import { systemCommands } from './commands/system.js';
 import type { Cli, Command } from './types.js';
 import { PETI_CLI_VERSION } from './version.js';
 
-const commands: Command[] = [...systemCommands, ...imagesCommands, ...registryCommands, ...containersCommands, registryCommand];
+const commands: Command[] = [...systemCommands, ...imagesCommands, ...registryCommands, ...containersCommands, ...containerOpsCommands, registryCommand];
 
 function findCommand(argv: string[]): { cmd: Command; rest: string[] } | undefined {
   // Longest command path first: `image ls` before `images`.

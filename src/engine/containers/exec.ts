@@ -41,6 +41,7 @@ export class ExecStore {
 
 export function createExec(svc: ContainerService, execs: ExecStore, ref: string, cfg: ExecConfig): string {
   const rec = svc.store.get(ref);
+  if (rec.state.status === 'paused') throw new Conflict(`Container ${rec.id} is paused, unpause the container before exec`);
   if (rec.state.status !== 'running') throw new Conflict(`container ${rec.id} is not running`);
   if (!Array.isArray(cfg.Cmd) || cfg.Cmd.length === 0) throw new InvalidArgument('No exec command specified');
   const id = randomBytes(32).toString('hex');

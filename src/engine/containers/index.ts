@@ -15,9 +15,19 @@ import { pruneContainers } from './prune.js';
 import { HealthMonitor } from './health.js';
 import { ExecStore, createExec, getExec, startExec, type ExecConfig, type ExecRecord, type UserResolver } from './exec.js';
 import type { ContainerRecord, CreateBody, ListFilter, WaitCondition, WaitResult } from './types.js';
+import { archivePath, extractToDir, statPath, type ExtractOptions, type PathStat } from './cp.js';
+import { containerChanges, type Change } from './diff.js';
+import { exportContainer } from './export.js';
+import { topContainer, type TopResult } from './top.js';
+import { statsStream, type StatsJson } from './stats.js';
+import { updateContainer, type UpdateBody } from './update.js';
+import { pauseContainer, unpauseContainer } from './pause.js';
+import { renameContainer } from './rename.js';
+import type { Readable } from 'node:stream';
 
 export type { ContainerRecord, CreateBody, ListFilter, WaitCondition, WaitResult, LogEntry, LogOptions, AttachOptions, Attachment, ExecConfig, ExecRecord, UserResolver, AttachStreams };
 export type { ContainerServiceDeps } from './service.js';
+export type { PathStat, ExtractOptions, Change, TopResult, StatsJson, UpdateBody };
 export type { SpecBuilder } from './spec-builder.js';
 export { parseLogLine } from './logs.js';
 export { parseSignal } from './stop.js';
@@ -71,6 +81,18 @@ export class Containers {
     const rec = this.svc.store.get(ref);
     return this.svc.d.snapshots.usage(rec.snapshotKey).then((u) => u.size, () => 0);
   }
+  // Container operations (cp, diff, export, top, stats, update, pause, rename): one file each.
+  statPath(ref: string, path: string): Promise<PathStat> { return statPath(this.svc, ref, path); }
+  archive(ref: string, path: string): Promise<{ stat: PathStat; stream: Readable }> { return archivePath(this.svc, ref, path); }
+  extract(ref: string, path: string, body: Readable, opts: ExtractOptions): Promise<void> { return extractToDir(this.svc, this.resolveUser, ref, path, body, opts); }
+  changes(ref: string): Promise<Change[]> { return containerChanges(this.svc, ref); }
+  export(ref: string): Promise<Readable> { return exportContainer(this.svc, ref); }
+  top(ref: string, psArgs?: string): Promise<TopResult> { return topContainer(this.svc, ref, psArgs); }
+  stats(ref: string, opts: { stream: boolean; oneShot: boolean; signal?: AbortSignal }): AsyncGenerator<StatsJson> { return statsStream(this.svc, ref, opts); }
+  update(ref: string, body: UpdateBody): Promise<{ Warnings: string[] }> { return updateContainer(this.svc, ref, body); }
+  pause(ref: string): Promise<void> { return pauseContainer(this.svc, ref); }
+  unpause(ref: string): Promise<void> { return unpauseContainer(this.svc, ref); }
+  rename(ref: string, name: string): Promise<void> { return renameContainer(this.svc, ref, name); }
   execCreate(ref: string, cfg: ExecConfig): string { return createExec(this.svc, this.execs, ref, cfg); }
   execStart(id: string, opts: { detach: boolean; tty?: boolean; consoleSize?: [number, number] }): Promise<ExecRecord> { return startExec(this.svc, this.execs, this.resolveUser, id, opts); }
   execGet(id: string): ExecRecord { return getExec(this.execs, id); }

@@ -35,6 +35,8 @@ export class ContainerService {
   readonly restartTimers = new Map<string, NodeJS.Timeout>();
   /** Runtime-state and mount cleanup started at exit; start and rm await it instead of redoing it. */
   readonly cleanups = new Map<string, Promise<void>>();
+  /** File operations (cp, export, diff) in flight per container: how many froze it, how many use its rootfs mount. */
+  readonly fsUsers = new Map<string, { frozen: number; mounted: number }>();
   /** Per-container serialisation of state changes. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private watcher: FSWatcher | undefined;

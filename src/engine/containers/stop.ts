@@ -63,7 +63,12 @@ export async function stopContainer(svc: ContainerService, ref: string, opts: { 
   if (rec.state.status !== 'running' && rec.state.status !== 'paused') throw new NotModified('container already stopped');
   rec.manualStop = true;
   await svc.store.save(rec);
-  if (rec.state.status === 'paused') await svc.d.runtime.resume(rec.id, rec.runtime).catch(() => undefined);
+  if (rec.state.status === 'paused') {
+    // Thawed so the stop signal is delivered; the record says so, or the exit checks below would take it for stopped.
+    await svc.d.runtime.resume(rec.id, rec.runtime).catch(() => undefined);
+    rec.state.status = 'running';
+    await svc.store.save(rec);
+  }
   const sig = parseSignal(opts.signal ?? (rec.config.StopSignal as string | undefined));
   const timeout = opts.timeout ?? (typeof rec.config.StopTimeout === 'number' ? rec.config.StopTimeout : 10);
   svc.emit(rec, 'kill', { signal: String(sig) });
@@ -86,6 +91,8 @@ export async function killContainer(svc: ContainerService, ref: string, signal?:
     await svc.store.save(rec);
   }
   await svc.d.runtime.kill(rec.id, sig, false, rec.runtime);
+  // A frozen process dies of SIGKILL only once thawed (cgroup v1 freezer); Docker thaws it too.
+  if (sig === 9 && rec.state.status === 'paused') await svc.d.runtime.resume(rec.id, rec.runtime).catch(() => undefined);
   svc.emit(rec, 'kill', { signal: String(sig) });
 }
 

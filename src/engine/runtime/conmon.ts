@@ -9,7 +9,7 @@ import { Conflict, Internal, InvalidArgument, NotFound, Unavailable, messageOf }
 import type { Logger } from '../../lib/log.js';
 import { joinCgroup, prepareCgroup } from './host.js';
 import type {
-  AttachStreams, ContainerRuntime, ExecHandle, ExecOptions, RuntimeCreateOptions, RuntimeState,
+  AttachStreams, ContainerRuntime, ExecHandle, ExecOptions, OciLinuxResources, RuntimeCreateOptions, RuntimeState,
 } from './types.js';
 
 export interface ConmonRuntimeOptions {
@@ -135,6 +135,18 @@ export class ConmonRuntime implements ContainerRuntime {
 
   async resume(id: string, runtime?: string): Promise<void> {
     await this.runtimeCmd(id, runtime, ['resume', id]);
+  }
+
+  async update(id: string, resources: OciLinuxResources, runtime?: string): Promise<void> {
+    const dir = join(this.execRoot, 'update');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const file = join(dir, `${id}-${process.hrtime.bigint()}.json`);
+    await writeFile(file, JSON.stringify(resources), { mode: 0o600 });
+    try {
+      await this.runtimeCmd(id, runtime, ['update', '--resources', file, id]);
+    } finally {
+      await rm(file, { force: true });
+    }
   }
 
   async attach(bundle: string, opts: { stdin: boolean }): Promise<AttachStreams> {

@@ -150,4 +150,6 @@ export interface ContainerRuntime {
   exec(opts: ExecOptions): Promise<ExecHandle>;
   pause(id: string, runtime?: string): Promise<void>;
   resume(id: string, runtime?: string): Promise<void>;
+  /** `<runtime> update --resources`: apply new cgroup limits to a live container; Conflict with the runtime's message. */
+  update(id: string, resources: OciLinuxResources, runtime?: string): Promise<void>;
 }

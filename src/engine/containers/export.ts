@@ -1,0 +1,75 @@
+/**
+ * `docker export`: the container's merged file system (the overlay, without its mounts) as one flat tar. Owners,
+ * modes, mtimes, symlinks, hardlinks, device nodes and xattrs (security.capability and the like, read by one
+ * `getfattr` walk that never follows links) are kept. A running container stays frozen while the tar is written.
+ */
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { TarWriter } from '../../lib/tar/index.js';
+import { openView } from './container-fs.js';
+import { unescapeGetfattr } from './diff.js';
+import type { ContainerService } from './service.js';
+import { addTree } from './tar-tree.js';
+
+/** Every xattr below `root` by relative path (`getfattr -d -m - -e hex`); empty when getfattr is missing. */
+export function readXattrs(root: string): Promise<Map<string, Map<string, Buffer>>> {
+  return new Promise((resolve) => {
+    const child = spawn('getfattr', ['-R', '-P', '-d', '-m', '-', '-e', 'hex', '.'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] });
+    const parts: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => parts.push(b));
+    child.once('error', () => resolve(new Map()));
+    child.once('close', () => {
+      const out = new Map<string, Map<string, Buffer>>();
+      let cur: Map<string, Buffer> | undefined;
+      for (const line of Buffer.concat(parts).toString('utf8').split('\n')) {
+        if (line.startsWith('# file: ')) {
+          cur = new Map();
+          out.set(unescapeGetfattr(line.slice(8)).replace(/^\.\/?/, ''), cur);
+          continue;
+        }
+        const m = /^([^=]+)=0x([0-9a-f]*)$/.exec(line);
+        if (m && cur) cur.set(unescapeGetfattr(m[1]!), Buffer.from(m[2]!, 'hex'));
+      }
+      resolve(out);
+    });
+  });
+}
+
+export async function exportContainer(svc: ContainerService, ref: string): Promise<Readable> {
+  const view = await openView(svc, ref, { mountOnly: true });
+  try {
+    const root = view.root;
+    const [names, xattrs] = await Promise.all([fsp.readdir(root), readXattrs(root)]);
+    const w = new TarWriter();
+    void (async (): Promise<void> => {
+      try {
+        for (const n of names.sort()) {
+          const st = await fsp.lstat(join(root, n)).catch(() => undefined);
+          if (st) await addTree(w, join(root, n), n, { xattrs: prefixed(xattrs, n) }, st);
+        }
+        await w.finalize();
+      } catch (e) {
+        w.destroy(e as Error);
+      } finally {
+        await view.release();
+      }
+    })();
+    svc.emit(svc.store.get(ref), 'export');
+    return w.stream;
+  } catch (e) {
+    await view.release();
+    throw e;
+  }
+}
+
+/** The xattrs under top-level entry `top`, keyed relative to it. */
+function prefixed(all: Map<string, Map<string, Buffer>>, top: string): Map<string, Map<string, Buffer>> {
+  const out = new Map<string, Map<string, Buffer>>();
+  for (const [k, v] of all) {
+    if (k === top) out.set('', v);
+    else if (k.startsWith(`${top}/`)) out.set(k.slice(top.length + 1), v);
+  }
+  return out;
+}
