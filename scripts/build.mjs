@@ -1,9 +1,9 @@
 // Bundles the two entry points with esbuild: one file each, so `peti version` loads a single module
 // (measured: bundling saves the module-resolution cost of ~100 small files on every CLI start).
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
 
-rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+// dist/ is overwritten in place, never emptied first: a daemon or a test running from it keeps working while
+// another build runs.
 const common = {
   bundle: true,
   platform: 'node',
