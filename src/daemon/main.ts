@@ -10,6 +10,7 @@ import { systemRoutes, PETI_VERSION } from '../api/routes/system.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { containerRoutes } from '../api/routes/containers.js';
 import { execRoutes } from '../api/routes/exec.js';
+import { volumeRoutes } from '../api/routes/volumes.js';
 import { containerOpsRoutes } from '../api/routes/container-ops.js';
 import { distributionRoutes } from '../api/routes/distribution.js';
 import { parseInsecureRegistries } from '../engine/distribution/index.js';
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
     const rt = values['default-runtime'];
     if (rt !== 'crun' && rt !== 'runc') throw new Error(`invalid --default-runtime ${rt}: use crun or runc`);
     const engine = await createEngine({ dataRoot, execRoot, log, applyFile: pool.apply, limits: limitsFromEnv(), defaultRuntime: rt, insecureRegistries: parseInsecureRegistries(values['insecure-registry'] ?? []) });
-    const server = createApiServer({ log, routes: [...systemRoutes(engine), ...imageRoutes(engine), ...distributionRoutes(engine), ...containerRoutes(engine.containers), ...containerOpsRoutes(engine.containers), ...execRoutes(engine.containers)], serverHeader: `Peti/${PETI_VERSION} (linux)` });
+    const server = createApiServer({ log, routes: [...systemRoutes(engine), ...imageRoutes(engine), ...distributionRoutes(engine), ...containerRoutes(engine.containers), ...containerOpsRoutes(engine.containers), ...execRoutes(engine.containers), ...volumeRoutes(engine.volumes)], serverHeader: `Peti/${PETI_VERSION} (linux)` });
     await fsp.mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });
     await fsp.rm(socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {

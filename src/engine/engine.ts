@@ -10,6 +10,7 @@ import { LocalImageService } from './images/index.js';
 import { Distribution } from './distribution/index.js';
 import { OverlaySnapshotter, applyFileInline, type ApplyFileFn, type ApplyLimits } from './snapshots/index.js';
 import { Containers, type SpecBuilder } from './containers/index.js';
+import { VolumeService } from './volumes/index.js';
 import { ConmonRuntime, buildSpec, hostRlimits, prepareHost, resolveUser, detectHostFacts } from './runtime/index.js';
 
 export interface EngineOptions {
@@ -37,6 +38,7 @@ export interface Engine {
   readonly distribution: Distribution;
   readonly events: MemoryEventBus;
   readonly containers: Containers;
+  readonly volumes: VolumeService;
   readonly cgroupVersion: 1 | 2;
   readonly startedAt: Date;
   close(): Promise<void>;
@@ -77,9 +79,12 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   const rlimits = hostRlimits();
   const facts = detectHostFacts();
   const initPath = ['/usr/bin/catatonit', '/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p));
+  const volumes = new VolumeService({ root: join(dataRoot, 'volumes'), events, log: log.child({ svc: 'volumes' }) });
+  await volumes.init();
   const specs: SpecBuilder = {
     // rec.config already holds the image defaults merged with the create body, so the image part stays empty.
-    build: (rec, rootfs) => buildSpec({
+    build: async (rec, rootfs) => buildSpec({
+      volumes: await volumes.specMounts(rec.mounts ?? [], rootfs),
       id: rec.id, rootfs, image: {}, config: rec.config, hostConfig: rec.hostConfig,
       files: { hosts: rec.hostsPath, hostname: rec.hostnamePath, resolvConf: rec.resolvConfPath },
       cgroupsPath: `/peti/${rec.id}`, hostRlimits: rlimits,
@@ -90,12 +95,13 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     }),
   };
   const containers = new Containers({
-    dataRoot, execRoot, images, snapshots, runtime, specs, events, log: log.child({ svc: 'containers' }), defaultRuntime: opts.defaultRuntime ?? 'crun',
+    dataRoot, execRoot, images, snapshots, runtime, specs, events, log: log.child({ svc: 'containers' }), defaultRuntime: opts.defaultRuntime ?? 'crun', volumes,
   }, (rootfs, user) => resolveUser(rootfs, user));
+  volumes.setUsers((name) => containers.list({ all: true }).filter((r) => r.mounts?.some((m) => m.Type === 'volume' && m.Name === name)).map((r) => r.id));
   await containers.init();
 
   return {
-    dataRoot, execRoot, id: meta.id, name: hostname(), content, snapshots, images, distribution, events, containers, cgroupVersion: host.cgroupVersion,
+    dataRoot, execRoot, id: meta.id, name: hostname(), content, snapshots, images, distribution, events, containers, volumes, cgroupVersion: host.cgroupVersion,
     startedAt: new Date(),
     close: async () => { containers.close(); distribution.close(); },
   };

@@ -34,6 +34,12 @@ export function statusText(r: ContainerRecord, now = Date.now()): string {
 }
 
 function mounts(r: ContainerRecord): Record<string, unknown>[] {
+  // Containers created with the volume service carry Docker's MountPoints; older records are described from HostConfig.
+  if (r.mounts) {
+    return r.mounts.map((m) => (m.Type === 'volume'
+      ? { Type: m.Type, Name: m.Name, Source: m.Source, Destination: m.Destination, Driver: m.Driver ?? 'local', Mode: m.Mode, RW: m.RW, Propagation: m.Propagation }
+      : { Type: m.Type, Source: m.Source, Destination: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation }));
+  }
   const out: Record<string, unknown>[] = [];
   for (const b of (r.hostConfig.Binds as string[] | undefined) ?? []) {
     const [src, dst, mode = ''] = b.split(':');

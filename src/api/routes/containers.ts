@@ -26,7 +26,7 @@ export function parseDetachKeys(s: string | null): Buffer {
  * Pump a live attachment over a hijacked socket: output framed (or raw for TTY), stdin forwarded with half-close,
  * the detach sequence honoured. Resolves when the stream is over.
  */
-export async function pump(socket: Duplex, live: AttachStreams, opts: { tty: boolean; stdin: boolean; leftover: Buffer; detachKeys?: Buffer; onDetach?: () => void }): Promise<void> {
+export async function pump(socket: Duplex, live: AttachStreams, opts: { tty: boolean; stdin: boolean; leftover: Buffer; detachKeys?: Buffer; onDetach?: () => void; stdout?: boolean; stderr?: boolean }): Promise<void> {
   let detached = false;
   const keys = opts.detachKeys ?? Buffer.alloc(0);
   let matched = 0;
@@ -65,12 +65,21 @@ export async function pump(socket: Duplex, live: AttachStreams, opts: { tty: boo
   try {
     for await (const { stream, data } of live.output) {
       if (socket.destroyed) break;
+      // Only the streams the client asked for (`docker run -a stdout` has no stderr writer and crashes on a frame 2).
+      if ((stream === 1 && opts.stdout === false) || (stream === 2 && opts.stderr === false)) continue;
       socket.write(opts.tty ? data : frame(stream, data));
     }
   } catch {
     // the attach socket closed under us: the stream is over
   }
   if (!socket.destroyed) socket.end();
+}
+
+/** Docker's log timestamp: UTC, always nine fraction digits, `Z` (conmon writes `+00:00`). */
+export function rfc3339NanoFixed(ns: bigint): string {
+  const secs = ns / 1_000_000_000n;
+  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
+  return `${new Date(Number(secs) * 1000).toISOString().slice(0, 19)}.${frac}Z`;
 }
 
 export function containerRoutes(c: Containers): Route[] {
@@ -198,7 +207,7 @@ export function containerRoutes(c: Containers): Route[] {
         ctx.res.writeHead(200, { 'Content-Type': tty ? RAW_STREAM : MULTIPLEXED_STREAM });
         ctx.res.flushHeaders();
         for await (const e of c.logs(r.id, { stdout, stderr, follow: boolParam(q, 'follow'), since, until, tail, signal: ctx.signal })) {
-          const data = ts ? Buffer.concat([Buffer.from(`${e.time} `), e.data]) : e.data;
+          const data = ts ? Buffer.concat([Buffer.from(`${rfc3339NanoFixed(e.timeNano)} `), e.data]) : e.data;
           if (!ctx.res.write(tty ? data : frame(e.stream, data))) await new Promise((r2) => ctx.res.once('drain', r2));
         }
         ctx.res.end();
@@ -226,7 +235,7 @@ export function containerRoutes(c: Containers): Route[] {
           socket.end();
           return;
         }
-        await pump(socket, live, { tty: att.tty, stdin, leftover, detachKeys });
+        await pump(socket, live, { tty: att.tty, stdin, leftover, detachKeys, stdout: boolParam(q, 'stdout'), stderr: boolParam(q, 'stderr') });
       },
     },
   ];

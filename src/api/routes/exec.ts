@@ -1,5 +1,6 @@
 import type { Containers, ExecConfig } from '../../engine/containers/index.js';
-import { InvalidArgument } from '../../lib/errors.js';
+import { InvalidArgument, messageOf } from '../../lib/errors.js';
+import { frame } from '../stream/stdcopy.js';
 import type { Route } from '../router.js';
 import { readJsonBody, sendEmpty, sendJson } from '../server.js';
 import { intParam } from '../convert/query.js';
@@ -39,7 +40,17 @@ export function execRoutes(c: Containers): Route[] {
         } else body = await readJsonBody<ExecStartBody>(ctx.req, {});
         const e = c.execGet(ctx.params.id!);
         const tty = body.Tty ?? e.config.Tty === true;
-        const started = await c.execStart(e.id, { detach: body.Detach === true, tty, ...(body.ConsoleSize ? { consoleSize: body.ConsoleSize } : {}) });
+        let started;
+        try {
+          started = await c.execStart(e.id, { detach: body.Detach === true, tty, ...(body.ConsoleSize ? { consoleSize: body.ConsoleSize } : {}) });
+        } catch (err) {
+          if (body.Detach || e.exitCode === null) throw err;
+          // As Docker: a process that fails to start is reported down the stream; the CLI then reads ExitCode 126/127.
+          const { socket } = hijack(ctx, tty ? RAW_STREAM : MULTIPLEXED_STREAM, leftover);
+          const msg = Buffer.from(`${messageOf(err)}\r\n`);
+          socket.end(tty ? msg : frame(1, msg));
+          return;
+        }
         if (body.Detach) return sendEmpty(ctx.res, 200);
         const { socket } = hijack(ctx, tty ? RAW_STREAM : MULTIPLEXED_STREAM, leftover);
         if (!started.handle?.streams) {
@@ -47,7 +58,7 @@ export function execRoutes(c: Containers): Route[] {
           socket.end();
           return;
         }
-        await pump(socket, started.handle.streams, { tty, stdin: e.config.AttachStdin === true, leftover });
+        await pump(socket, started.handle.streams, { tty, stdin: e.config.AttachStdin === true, leftover, stdout: e.config.AttachStdout !== false, stderr: e.config.AttachStderr !== false });
         // The CLI reads the exit code right after the stream ends: make sure it is recorded by then.
         await started.handle.exited.catch(() => undefined);
       },

@@ -8,6 +8,7 @@ import { API_VERSION, MIN_API_VERSION, sendJson } from '../server.js';
 import { filtersParam, timeParamNs } from '../convert/query.js';
 import { imageSummary } from '../convert/images.js';
 import { containerSummary } from '../convert/containers.js';
+import { volumeJson } from '../convert/volumes.js';
 import { hostPlatform } from '../../lib/oci/types.js';
 import { chainIds } from '../../lib/digest.js';
 
@@ -120,7 +121,9 @@ export function systemRoutes(engine: Engine): Route[] {
             return { ...imageSummary(img, version, shared), Containers: ctrs.filter((c) => c.imageId === img.id).length };
           }),
           Containers: await Promise.all(ctrs.map(async (c) => containerSummary(c, await engine.containers.sizeRw(c.id)))),
-          Volumes: [], BuildCache: [],
+          Volumes: await Promise.all(engine.volumes.list().map(async (v) => volumeJson(v, engine.volumes.mountpoint(v.name),
+            { Size: await engine.volumes.usage(v.name), RefCount: engine.volumes.refs(v.name).length }))),
+          BuildCache: [],
         });
       },
     },

@@ -161,6 +161,13 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
     ]);
     await mountAll(mounts, svc.rootfs(id));
     try {
+      if (svc.d.volumes) {
+        // Volumes are created and seeded from the image's content now, while the rootfs shows only the image.
+        rec.mounts = await svc.d.volumes.setup(id, {
+          volumes: config.Volumes ?? null, binds: host.Binds as string[] | null | undefined, mounts: host.Mounts as unknown[] | null | undefined,
+          volumesFrom: host.VolumesFrom as string[] | null | undefined,
+        }, svc.rootfs(id), (ref) => { const r = svc.store.get(ref); return { id: r.id, mounts: r.mounts ?? [] }; });
+      }
       let spec;
       ({ spec, warnings } = await svc.d.specs.build(rec, svc.rootfs(id)));
       await fsp.writeFile(join(svc.bundle(id), 'config.json'), JSON.stringify(spec), { mode: 0o600 });
@@ -171,6 +178,7 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
     await svc.store.save(rec);
   } catch (e) {
     await unmount(svc.rootfs(id)).catch(() => undefined);
+    if (rec.mounts) await svc.d.volumes?.released(id, rec.mounts, true);
     await svc.d.snapshots.remove(id).catch(() => undefined);
     await fsp.rm(svc.bundle(id), { recursive: true, force: true });
     await fsp.rm(dir, { recursive: true, force: true });

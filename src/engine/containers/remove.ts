@@ -7,6 +7,8 @@ import { waitExit } from './stop.js';
 export async function removeContainer(svc: ContainerService, ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
   const rec = svc.store.get(ref);
   const id = rec.id;
+  // Docker's AutoRemove removes the anonymous volumes too (captured before a forced rm clears the flag).
+  const removeVolumes = opts.volumes === true || rec.hostConfig.AutoRemove === true;
   if (rec.state.status === 'running' || rec.state.status === 'paused' || rec.state.status === 'restarting') {
     if (!opts.force) {
       const what = rec.state.status === 'paused' ? 'paused' : 'running';
@@ -38,6 +40,7 @@ export async function removeContainer(svc: ContainerService, ref: string, opts: 
       fsp.rm(svc.bundle(id), { recursive: true, force: true }),
       svc.store.delete(id),
     ]);
+    if (cur.mounts) await svc.d.volumes?.released(id, cur.mounts, removeVolumes);
     svc.emit(cur, 'destroy');
     svc.notifyWaiters(id, 'removed', cur.state.exitCode);
   });

@@ -119,6 +119,7 @@ export async function startLocked(svc: ContainerService, id: string): Promise<vo
   rec.manualStop = false;
   await svc.store.save(rec);
   svc.emit(rec, 'start');
+  if (rec.mounts) svc.d.volumes?.started(id, rec.mounts);
   // A process that exits at once may have written its exit file before we were ready for it.
   void fsp.access(join(svc.exitDir, id)).then(() => svc.onExit(id), () => undefined);
 }

@@ -1,4 +1,5 @@
 import type { Digest } from '../../lib/digest.js';
+import type { MountPoint } from '../volumes/index.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -97,6 +98,8 @@ export interface ContainerRecord {
   resolvConfPath: string;
   /** Healthcheck state (inspect's State.Health), kept across restarts of the container and of petid. */
   health?: HealthState;
+  /** Volumes and binds resolved at create (Docker's MountPoints): inspect's Mounts, rm -v, --volumes-from. */
+  mounts?: MountPoint[];
 }
 
 export interface ListFilter {

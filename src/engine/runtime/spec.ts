@@ -180,7 +180,16 @@ export interface SpecInput {
   host?: HostFacts;
   /** Where privileged containers take their devices from (default /dev). */
   hostDevDir?: string;
+  /**
+   * Mounts the volume service resolved (named and anonymous volumes, VolumesFrom), targets already resolved inside
+   * the rootfs. When given, volume entries of Binds/Mounts and VolumesFrom are taken from here; when absent they
+   * are refused.
+   */
+  volumes?: ResolvedVolumeMount[];
 }
+
+/** A volume (or inherited bind) the volume service resolved to a host path. */
+export interface ResolvedVolumeMount { destination: string; source: string; readonly: boolean; propagation?: string }
 
 export interface SpecResult { spec: OciSpec; warnings: string[] }
 
@@ -277,7 +286,7 @@ export async function buildSpec(input: SpecInput): Promise<SpecResult> {
   const cfg = input.config;
   const host = input.host ?? detectHostFacts();
   const warnings: string[] = [];
-  rejectUnsupported(hc);
+  rejectUnsupported(hc, input.volumes !== undefined);
 
   const privileged = hc.Privileged === true;
   const pidHost = hc.PidMode === 'host';
@@ -390,7 +399,7 @@ function isSet(v: unknown): boolean {
 }
 
 /** Fields that would change behaviour and that Peti cannot honour yet: refusing beats silently ignoring. */
-function rejectUnsupported(hc: HostConfig): void {
+function rejectUnsupported(hc: HostConfig, volumesResolved: boolean): void {
   const refuse = (field: string, value: unknown): never => {
     throw new InvalidArgument(`HostConfig.${field} ${JSON.stringify(value)} is not supported by Peti yet`);
   };
@@ -410,7 +419,7 @@ function rejectUnsupported(hc: HostConfig): void {
     'BlkioWeightDevice', 'BlkioDeviceReadBps', 'BlkioDeviceWriteBps', 'BlkioDeviceReadIOps', 'BlkioDeviceWriteIOps',
     'StorageOpt', 'CpuCount', 'CpuPercent', 'IOMaximumIOps', 'IOMaximumBandwidth',
   ];
-  for (const field of unset) if (isSet(hc[field])) refuse(field, hc[field]);
+  for (const field of unset) if (isSet(hc[field]) && !(field === 'VolumesFrom' && volumesResolved)) refuse(field, hc[field]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -646,8 +655,20 @@ async function userMounts(input: SpecInput): Promise<UserMount[]> {
     seen.add(m.destination);
     out.push(m);
   };
-  for (const b of hc.Binds ?? []) add(await parseBind(b));
-  for (const m of hc.Mounts ?? []) add(await parseMountApi(m));
+  const resolved = input.volumes !== undefined;
+  for (const b of hc.Binds ?? []) {
+    // Volume entries (`name:/dst`, a lone `/dst`) come resolved in input.volumes.
+    if (resolved && (!b.startsWith('/') || !b.includes(':'))) continue;
+    add(await parseBind(b));
+  }
+  for (const m of hc.Mounts ?? []) {
+    if (resolved && m.Type === 'volume') continue;
+    add(await parseMountApi(m));
+  }
+  for (const v of input.volumes ?? []) {
+    const propagation = v.propagation ?? 'rprivate';
+    add({ destination: v.destination, type: 'bind', source: v.source, options: ['rbind', ...(v.readonly ? ['ro'] : []), propagation], ...(v.propagation ? { propagation } : {}) });
+  }
   for (const [dest, data] of Object.entries(hc.Tmpfs ?? {})) {
     const destination = containerPath(dest, 'Tmpfs');
     add({ destination, type: 'tmpfs', source: 'tmpfs', options: mergeTmpfsOptions(['noexec', 'nosuid', 'nodev', 'rprivate', ...splitOpts(data)]) });
