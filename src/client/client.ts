@@ -49,7 +49,9 @@ export class EngineClient {
       headers['Content-Length'] = String(payload.length);
     }
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request({ socketPath: this.socketPath, method, path: `/v1.50${path}${qs(opts.query)}`, headers, signal: opts.signal }, resolve);
+      // No keep-alive pool: a pooled unix-socket connection the daemon closed while idle fails with EPIPE, and a
+      // fresh connection costs microseconds here.
+      const req = request({ socketPath: this.socketPath, method, path: `/v1.50${path}${qs(opts.query)}`, headers, signal: opts.signal, agent: false }, resolve);
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES') {
           reject(new Unavailable(`Cannot connect to the Peti daemon at unix://${this.socketPath}. Is petid running?`, { cause: e }));

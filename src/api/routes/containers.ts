@@ -26,7 +26,7 @@ export function parseDetachKeys(s: string | null): Buffer {
  * Pump a live attachment over a hijacked socket: output framed (or raw for TTY), stdin forwarded with half-close,
  * the detach sequence honoured. Resolves when the stream is over.
  */
-export async function pump(socket: Duplex, live: AttachStreams, opts: { tty: boolean; stdin: boolean; leftover: Buffer; detachKeys?: Buffer; onDetach?: () => void; stdout?: boolean; stderr?: boolean }): Promise<void> {
+export async function pump(socket: Duplex, live: AttachStreams, opts: { tty: boolean; stdin: boolean; leftover: Buffer; detachKeys?: Buffer; onDetach?: () => void; stdout?: boolean; stderr?: boolean; keepOpen?: boolean }): Promise<void> {
   let detached = false;
   const keys = opts.detachKeys ?? Buffer.alloc(0);
   let matched = 0;
@@ -72,7 +72,7 @@ export async function pump(socket: Duplex, live: AttachStreams, opts: { tty: boo
   } catch {
     // the attach socket closed under us: the stream is over
   }
-  if (!socket.destroyed) socket.end();
+  if (!socket.destroyed && !opts.keepOpen) socket.end();
 }
 
 /** Docker's log timestamp: UTC, always nine fraction digits, `Z` (conmon writes `+00:00`). */
