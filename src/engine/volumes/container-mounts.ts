@@ -89,7 +89,7 @@ function parseApiMount(raw: unknown): PlannedMount {
       if (m.BindOptions) throw bad('BindOptions must not be specified');
       if (m.TmpfsOptions) throw bad('TmpfsOptions must not be specified');
       const vo = m.VolumeOptions ?? {};
-      if (vo.Subpath) throw bad('VolumeOptions.Subpath is not supported by Peti yet');
+      if (vo.Subpath) throw new InvalidArgument(`HostConfig.Mounts ${Destination}: VolumeOptions.Subpath is not supported by Peti yet`);
       const driver = vo.DriverConfig?.Name || 'local';
       const name = m.Source ?? '';
       if (driver !== 'local') throw new InvalidArgument(`create ${name}: error looking up volume plugin ${driver}: plugin "${driver}" not found`);
