@@ -1,5 +1,4 @@
-import { cpus, totalmem, release, hostname } from 'node:os';
-import { existsSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import type { Engine } from '../../engine/engine.js';
 import type { EngineEvent } from '../../engine/events/index.js';
 import { matchEvent } from '../../engine/events/index.js';
@@ -11,21 +10,9 @@ import { containerSummary } from '../convert/containers.js';
 import { volumeJson } from '../convert/volumes.js';
 import { hostPlatform } from '../../lib/oci/types.js';
 import { chainIds } from '../../lib/digest.js';
+import { fallbackPruneRoutes, infoJson } from './system-info.js';
 
 export const PETI_VERSION = '0.1.0';
-
-function osName(): string {
-  try {
-    const m = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'));
-    return m?.[1] ?? 'Linux';
-  } catch {
-    return 'Linux';
-  }
-}
-
-function cgroupVersion(): '1' | '2' {
-  return existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1';
-}
 
 /** Docker's event message: the new Type/Action/Actor shape plus the legacy status/id/from fields. */
 export function eventJson(e: EngineEvent): Record<string, unknown> {
@@ -71,29 +58,7 @@ export function systemRoutes(engine: Engine): Route[] {
     {
       method: 'GET', path: '/info',
       handler: async ({ res }) => {
-        const imgs = await engine.images.list({ all: true });
-        const ctrs = engine.containers.list({ all: true });
-        const count = (s: string): number => ctrs.filter((c) => c.state.status === s).length;
-        sendJson(res, 200, {
-          ID: engine.id, Containers: ctrs.length, ContainersRunning: count('running'), ContainersPaused: count('paused'),
-          ContainersStopped: ctrs.length - count('running') - count('paused'), Images: imgs.length,
-          Driver: 'overlayfs', DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']],
-          Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none'], Authorization: null, Log: ['k8s-file'] },
-          MemoryLimit: true, SwapLimit: true, CpuCfsPeriod: true, CpuCfsQuota: true, CPUShares: true, CPUSet: true, PidsLimit: true,
-          OomKillDisable: cgroupVersion() === '1', IPv4Forwarding: true, Debug: false, NFd: 0, NGoroutines: 0,
-          SystemTime: new Date().toISOString(), LoggingDriver: 'k8s-file', CgroupDriver: 'cgroupfs', CgroupVersion: String(engine.cgroupVersion),
-          NEventsListener: 0, KernelVersion: release(), OperatingSystem: osName(), OSVersion: '', OSType: 'linux',
-          Architecture: process.arch === 'x64' ? 'x86_64' : process.arch, IndexServerAddress: 'https://index.docker.io/v1/',
-          RegistryConfig: { InsecureRegistryCIDRs: ['127.0.0.0/8', '::1/128'], IndexConfigs: {}, Mirrors: [] },
-          NCPU: cpus().length, MemTotal: totalmem(), DockerRootDir: engine.dataRoot, HttpProxy: process.env.HTTP_PROXY ?? '',
-          HttpsProxy: process.env.HTTPS_PROXY ?? '', NoProxy: process.env.NO_PROXY ?? '', Name: hostname(), Labels: [],
-          ExperimentalBuild: false, ServerVersion: PETI_VERSION,
-          Runtimes: { crun: { path: 'crun' }, runc: { path: 'runc' } }, DefaultRuntime: 'crun',
-          Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
-          LiveRestoreEnabled: true, Isolation: '', InitBinary: 'catatonit',
-          ContainerdCommit: { ID: '' }, RuncCommit: { ID: '' }, InitCommit: { ID: '' },
-          SecurityOptions: ['name=seccomp,profile=builtin'], CDISpecDirs: [], Warnings: null,
-        });
+        sendJson(res, 200, await infoJson(engine, PETI_VERSION));
       },
     },
     {
@@ -154,5 +119,6 @@ export function systemRoutes(engine: Engine): Route[] {
         res.end();
       },
     },
+    ...fallbackPruneRoutes(engine),
   ];
 }

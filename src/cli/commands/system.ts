@@ -1,10 +1,11 @@
 import { release } from 'node:os';
 import { NotFound } from '../../lib/errors.js';
 import { bool, filtersJson, list, str } from '../args.js';
-import { compileTemplate, humanSize, bytesSize } from '../format/index.js';
+import { compileTemplate, humanSize } from '../format/index.js';
 import { printInspect, printRows } from '../output.js';
 import type { Command } from '../types.js';
 import { PETI_CLI_VERSION } from '../version.js';
+import { printDfVerbose, printInfo, systemPruneCommand, type DiskUsage } from './system-ops.js';
 
 interface Version {
   Version: string; ApiVersion: string; MinAPIVersion: string; GitCommit: string; GoVersion: string; Os: string; Arch: string;
@@ -55,20 +56,7 @@ export const systemCommands: Command[] = [
         cli.out.write((format === 'json' ? JSON.stringify(i) : compileTemplate(format)(i)) + '\n');
         return;
       }
-      const g = (k: string): string => String(i[k] ?? '');
-      cli.out.write([
-        'Client:', ` Version:    ${PETI_CLI_VERSION}`, ' Context:    default', '',
-        'Server:',
-        ` Containers: ${g('Containers')}`, `  Running: ${g('ContainersRunning')}`, `  Paused: ${g('ContainersPaused')}`, `  Stopped: ${g('ContainersStopped')}`,
-        ` Images: ${g('Images')}`, ` Server Version: ${g('ServerVersion')}`, ` Storage Driver: ${g('Driver')}`,
-        ` Logging Driver: ${g('LoggingDriver')}`, ` Cgroup Driver: ${g('CgroupDriver')}`, ` Cgroup Version: ${g('CgroupVersion')}`,
-        ` Runtimes: ${Object.keys((i.Runtimes as Record<string, unknown>) ?? {}).join(' ')}`, ` Default Runtime: ${g('DefaultRuntime')}`,
-        ` Init Binary: ${g('InitBinary')}`, ` Security Options:`, ...((i.SecurityOptions as string[]) ?? []).map((s) => `  ${s.replace(/^name=/, '')}`),
-        ` Kernel Version: ${g('KernelVersion')}`, ` Operating System: ${g('OperatingSystem')}`, ` OSType: ${g('OSType')}`,
-        ` Architecture: ${g('Architecture')}`, ` CPUs: ${g('NCPU')}`, ` Total Memory: ${bytesSize(Number(i.MemTotal ?? 0))}`,
-        ` Name: ${g('Name')}`, ` ID: ${g('ID')}`, ` Peti Root Dir: ${g('DockerRootDir')}`, ` Debug Mode: ${g('Debug')}`,
-        ` Experimental: ${g('ExperimentalBuild')}`, ` Live Restore Enabled: ${g('LiveRestoreEnabled')}`, '',
-      ].join('\n'));
+      printInfo(cli, i);
     },
   },
   {
@@ -78,34 +66,31 @@ export const systemCommands: Command[] = [
     flags: [{ name: 'verbose', short: 'v', kind: 'bool' }, { name: 'format', kind: 'string' }],
     maxArgs: 0,
     async run(cli, p) {
-      const df = await cli.client.json<{ LayersSize: number; Images: { Id: string; RepoTags: string[]; Size: number; SharedSize: number; Containers: number; Created: number }[]; Containers: { State: string; SizeRw?: number }[]; Volumes: unknown[]; BuildCache: unknown[] }>('GET', '/system/df');
-      const ctrActive = df.Containers.filter((c) => c.State === 'running' || c.State === 'paused').length;
-      const ctrSize = df.Containers.reduce((a, c) => a + (c.SizeRw ?? 0), 0);
-      const ctrReclaim = df.Containers.filter((c) => c.State !== 'running' && c.State !== 'paused').reduce((a, c) => a + (c.SizeRw ?? 0), 0);
-      const active = df.Images.filter((i) => i.Containers > 0).length;
-      const reclaim = df.Images.filter((i) => i.Containers <= 0).reduce((a, i) => a + i.Size - Math.max(0, i.SharedSize), 0);
-      const pct = (n: number, total: number): string => (total > 0 ? ` (${Math.round((n * 100) / total)}%)` : '');
-      if (bool(p, 'verbose')) {
-        cli.out.write('Images space usage:\n\n');
-        const rows = df.Images.flatMap((i) => (i.RepoTags.length ? i.RepoTags : ['<none>:<none>']).map((rt) => {
-          const c = rt.lastIndexOf(':');
-          return {
-            Repository: rt.slice(0, c), Tag: rt.slice(c + 1), ID: i.Id.slice(7, 19), CreatedSince: new Date(i.Created * 1000).toISOString(),
-            Size: humanSize(i.Size), SharedSize: humanSize(Math.max(0, i.SharedSize)), UniqueSize: humanSize(i.Size - Math.max(0, i.SharedSize)), Containers: String(i.Containers),
-          };
-        }));
-        printRows(cli.out, undefined, 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}', rows, {
-          Repository: 'REPOSITORY', Tag: 'TAG', ID: 'IMAGE ID', Size: 'SIZE', SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE', Containers: 'CONTAINERS',
-        });
-        cli.out.write('\nContainers space usage:\n\nCONTAINER ID   IMAGE     COMMAND   LOCAL VOLUMES   SIZE      CREATED   STATUS    NAMES\n');
-        cli.out.write('\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\n\nBuild cache usage: 0B\n\nCACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n');
+      const df = await cli.client.json<DiskUsage>('GET', '/system/df');
+      if (bool(p, 'verbose') && !str(p, 'format')) {
+        printDfVerbose(cli, df);
         return;
       }
+      const images = df.Images ?? [];
+      const containers = df.Containers ?? [];
+      const volumes = df.Volumes ?? [];
+      const cache = df.BuildCache ?? [];
+      const ctrActive = containers.filter((c) => c.State === 'running' || c.State === 'paused').length;
+      const ctrSize = containers.reduce((a, c) => a + (c.SizeRw ?? 0), 0);
+      const ctrReclaim = containers.filter((c) => c.State !== 'running' && c.State !== 'paused').reduce((a, c) => a + (c.SizeRw ?? 0), 0);
+      const active = images.filter((i) => i.Containers > 0).length;
+      const reclaim = images.filter((i) => i.Containers <= 0).reduce((a, i) => a + i.Size - Math.max(0, i.SharedSize), 0);
+      const volSize = volumes.reduce((a, v) => a + Math.max(0, v.UsageData?.Size ?? 0), 0);
+      const volActive = volumes.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length;
+      const volReclaim = volumes.filter((v) => (v.UsageData?.RefCount ?? 0) === 0).reduce((a, v) => a + Math.max(0, v.UsageData?.Size ?? 0), 0);
+      const cacheSize = cache.filter((c) => !c.Shared).reduce((a, c) => a + c.Size, 0);
+      const cacheReclaim = cache.filter((c) => !c.Shared && !c.InUse).reduce((a, c) => a + c.Size, 0);
+      const pct = (n: number, total: number): string => (total > 0 ? ` (${Math.round((n * 100) / total)}%)` : '');
       const rows = [
-        { Type: 'Images', TotalCount: String(df.Images.length), Active: String(active), Size: humanSize(df.LayersSize), Reclaimable: humanSize(reclaim) + pct(reclaim, df.LayersSize) },
-        { Type: 'Containers', TotalCount: String(df.Containers.length), Active: String(ctrActive), Size: humanSize(ctrSize), Reclaimable: humanSize(ctrReclaim) + pct(ctrReclaim, ctrSize) },
-        { Type: 'Local Volumes', TotalCount: String(df.Volumes.length), Active: '0', Size: '0B', Reclaimable: '0B' },
-        { Type: 'Build Cache', TotalCount: String(df.BuildCache.length), Active: '0', Size: '0B', Reclaimable: '0B' },
+        { Type: 'Images', TotalCount: String(images.length), Active: String(active), Size: humanSize(df.LayersSize), Reclaimable: humanSize(reclaim) + pct(reclaim, df.LayersSize) },
+        { Type: 'Containers', TotalCount: String(containers.length), Active: String(ctrActive), Size: humanSize(ctrSize), Reclaimable: humanSize(ctrReclaim) + pct(ctrReclaim, ctrSize) },
+        { Type: 'Local Volumes', TotalCount: String(volumes.length), Active: String(volActive), Size: humanSize(volSize), Reclaimable: humanSize(volReclaim) + pct(volReclaim, volSize) },
+        { Type: 'Build Cache', TotalCount: String(cache.length), Active: String(cache.filter((c) => c.InUse).length), Size: humanSize(cacheSize), Reclaimable: humanSize(cacheReclaim) },
       ];
       printRows(cli.out, str(p, 'format'), 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}', rows, {
         Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE',
@@ -171,4 +156,5 @@ export const systemCommands: Command[] = [
       return failed ? 1 : 0;
     },
   },
+  systemPruneCommand,
 ];

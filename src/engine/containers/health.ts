@@ -90,7 +90,7 @@ export class HealthMonitor {
 
   /** Follow container lifecycle events, and resume checks for containers running now (after a petid restart). */
   init(): void {
-    this.unsubscribe = this.svc.d.events.subscribe((e) => this.onEvent(e));
+    this.unsubscribe = this.svc.d.events.subscribe((e) => this.onEvent(e), { internal: true });
     for (const rec of this.svc.store.byId.values()) {
       if (rec.state.status !== 'running' || !probeCommand(rec)) continue;
       if (!rec.health) rec.health = { Status: 'starting', FailingStreak: 0, Log: [] };

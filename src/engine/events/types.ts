@@ -22,6 +22,6 @@ export interface EventBus {
   emit(type: EventType, action: string, id: string, attributes?: Record<string, string>): EngineEvent;
   /** Past events (from the in-memory ring) matching the filter, oldest first. */
   history(filter: EventFilter): EngineEvent[];
-  /** Call fn for every future event; returns the unsubscribe function. */
-  subscribe(fn: (e: EngineEvent) => void): () => void;
+  /** Call fn for every future event (internal: petid's own, not counted as a listener); returns the unsubscribe function. */
+  subscribe(fn: (e: EngineEvent) => void, opts?: { internal?: boolean }): () => void;
 }
