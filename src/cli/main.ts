@@ -7,11 +7,12 @@ import { imagesCommands } from './commands/images.js';
 import { registryCommands } from './commands/registry-client.js';
 import { registryCommand } from './commands/registry.js';
 import { systemCommands } from './commands/system.js';
+import { networksCommands } from './commands/networks.js';
 import { volumesCommands } from './commands/volumes.js';
 import type { Cli, Command } from './types.js';
 import { PETI_CLI_VERSION } from './version.js';
 
-const commands: Command[] = [...systemCommands, ...imagesCommands, ...registryCommands, ...containersCommands, ...containerOpsCommands, ...volumesCommands, registryCommand];
+const commands: Command[] = [...systemCommands, ...imagesCommands, ...registryCommands, ...containersCommands, ...containerOpsCommands, ...volumesCommands, registryCommand, ...networksCommands];
 
 function findCommand(argv: string[]): { cmd: Command; rest: string[] } | undefined {
   // Longest command path first: `image ls` before `images`.

@@ -10,6 +10,7 @@ import { systemRoutes, PETI_VERSION } from '../api/routes/system.js';
 import { imageRoutes } from '../api/routes/images.js';
 import { containerRoutes } from '../api/routes/containers.js';
 import { execRoutes } from '../api/routes/exec.js';
+import { networkRoutes } from '../api/routes/networks.js';
 import { volumeRoutes } from '../api/routes/volumes.js';
 import { containerOpsRoutes } from '../api/routes/container-ops.js';
 import { distributionRoutes } from '../api/routes/distribution.js';
@@ -29,6 +30,8 @@ Options:
       --insecure-registry HOST[:PORT]
                           Allow plain HTTP and unverified TLS for this registry (repeatable;
                           127.0.0.0/8, ::1 and localhost always are)
+      --bridge NAME       Linux bridge of the default network (default peti0)
+      --bip CIDR          Gateway address and prefix of the default network (default 10.88.0.1/16)
   -v, --version           Print the version and exit
   -h, --help              Print this help
 
@@ -60,6 +63,8 @@ async function main(): Promise<void> {
       'log-level': { type: 'string', default: 'info' },
       'default-runtime': { type: 'string', default: 'crun' },
       'insecure-registry': { type: 'string', multiple: true, default: [] },
+      bridge: { type: 'string', default: 'peti0' },
+      bip: { type: 'string', default: '10.88.0.1/16' },
       version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -89,8 +94,8 @@ async function main(): Promise<void> {
     const pool = new ApplyPool(new URL('./apply-worker.js', import.meta.url));
     const rt = values['default-runtime'];
     if (rt !== 'crun' && rt !== 'runc') throw new Error(`invalid --default-runtime ${rt}: use crun or runc`);
-    const engine = await createEngine({ dataRoot, execRoot, log, applyFile: pool.apply, limits: limitsFromEnv(), defaultRuntime: rt, insecureRegistries: parseInsecureRegistries(values['insecure-registry'] ?? []) });
-    const server = createApiServer({ log, routes: [...systemRoutes(engine), ...imageRoutes(engine), ...distributionRoutes(engine), ...containerRoutes(engine.containers), ...containerOpsRoutes(engine.containers), ...execRoutes(engine.containers), ...volumeRoutes(engine.volumes)], serverHeader: `Peti/${PETI_VERSION} (linux)` });
+    const engine = await createEngine({ dataRoot, execRoot, log, applyFile: pool.apply, limits: limitsFromEnv(), defaultRuntime: rt, insecureRegistries: parseInsecureRegistries(values['insecure-registry'] ?? []), bridge: values.bridge, bip: values.bip });
+    const server = createApiServer({ log, routes: [...systemRoutes(engine), ...networkRoutes(engine), ...imageRoutes(engine), ...distributionRoutes(engine), ...containerRoutes(engine.containers), ...containerOpsRoutes(engine.containers), ...execRoutes(engine.containers), ...volumeRoutes(engine.volumes)], serverHeader: `Peti/${PETI_VERSION} (linux)` });
     await fsp.mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });
     await fsp.rm(socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {

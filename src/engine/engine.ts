@@ -9,7 +9,8 @@ import { MemoryEventBus } from './events/index.js';
 import { LocalImageService } from './images/index.js';
 import { Distribution } from './distribution/index.js';
 import { OverlaySnapshotter, applyFileInline, type ApplyFileFn, type ApplyLimits } from './snapshots/index.js';
-import { Containers, type SpecBuilder } from './containers/index.js';
+import { Containers, specNetworkFor, type SpecBuilder } from './containers/index.js';
+import { NetworkService } from './network/index.js';
 import { VolumeService } from './volumes/index.js';
 import { ConmonRuntime, buildSpec, hostRlimits, prepareHost, resolveUser, detectHostFacts } from './runtime/index.js';
 
@@ -24,6 +25,9 @@ export interface EngineOptions {
   defaultRuntime?: 'crun' | 'runc';
   /** Registries reached over plain HTTP / unverified TLS besides loopback (`--insecure-registry`). */
   insecureRegistries?: readonly string[];
+  /** Linux bridge and gateway/prefix of the default `bridge` network (`petid --bridge`, `--bip`). */
+  bridge?: string;
+  bip?: string;
 }
 
 export interface Engine {
@@ -38,6 +42,7 @@ export interface Engine {
   readonly distribution: Distribution;
   readonly events: MemoryEventBus;
   readonly containers: Containers;
+  readonly networks: NetworkService;
   readonly volumes: VolumeService;
   readonly cgroupVersion: 1 | 2;
   readonly startedAt: Date;
@@ -88,21 +93,23 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
       id: rec.id, rootfs, image: {}, config: rec.config, hostConfig: rec.hostConfig,
       files: { hosts: rec.hostsPath, hostname: rec.hostnamePath, resolvConf: rec.resolvConfPath },
       cgroupsPath: `/peti/${rec.id}`, hostRlimits: rlimits,
-      network: { mode: rec.hostConfig.NetworkMode === 'host' ? 'host' : 'none' },
+      network: specNetworkFor(containers.svc, rec),
       ...(initPath ? { initPath } : {}),
       seccompProfileLoader: (p) => fsp.readFile(p, 'utf8'),
       host: facts,
     }),
   };
+  const networks = new NetworkService({ dataRoot, execRoot, log: log.child({ svc: 'network' }), events, bridge: opts.bridge, bip: opts.bip });
+  await networks.init();
   const containers = new Containers({
-    dataRoot, execRoot, images, snapshots, runtime, specs, events, log: log.child({ svc: 'containers' }), defaultRuntime: opts.defaultRuntime ?? 'crun', volumes,
+    dataRoot, execRoot, images, snapshots, runtime, specs, events, log: log.child({ svc: 'containers' }), defaultRuntime: opts.defaultRuntime ?? 'crun', volumes, network: networks,
   }, (rootfs, user) => resolveUser(rootfs, user));
   volumes.setUsers((name) => containers.list({ all: true }).filter((r) => r.mounts?.some((m) => m.Type === 'volume' && m.Name === name)).map((r) => r.id));
   await containers.init();
 
   return {
-    dataRoot, execRoot, id: meta.id, name: hostname(), content, snapshots, images, distribution, events, containers, volumes, cgroupVersion: host.cgroupVersion,
+    dataRoot, execRoot, id: meta.id, name: hostname(), content, snapshots, images, distribution, events, containers, networks, volumes, cgroupVersion: host.cgroupVersion,
     startedAt: new Date(),
-    close: async () => { containers.close(); distribution.close(); },
+    close: async () => { containers.close(); distribution.close(); networks.close(); },
   };
 }

@@ -3,7 +3,8 @@
  * cleaned (mounts under its roots, then the dirs) even when the test fails.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EngineClient } from '../../src/client/index.js';
@@ -24,6 +25,10 @@ export interface TestDaemon {
   execRoot: string;
   socket: string;
   host: string;
+  /** The default network's bridge and nft table of this daemon (each test daemon has its own, and its own subnet). */
+  bridge: string;
+  nftTable: string;
+  subnet: string;
   client: EngineClient;
   proc: ChildProcess;
   logs(): string;
@@ -56,14 +61,46 @@ export function unmountUnder(dir: string): void {
   for (const m of mounts.sort((a, b) => b.length - a.length)) spawnSync('umount', ['-l', m]);
 }
 
+/**
+ * A bridge name and /24 of 10.100-249.x.0 derived from the test dir, so a restarted daemon (same dir) finds its
+ * network again and concurrent test daemons (and the host's peti0) never share one.
+ */
+export function testNetwork(dir: string): { bridge: string; bip: string; subnet: string } {
+  const h = createHash('sha256').update(dir).digest();
+  const a = 100 + (h[0]! % 150);
+  const b = h[1]!;
+  return { bridge: `pt${h.subarray(2, 5).toString('hex')}`, bip: `10.${a}.${b}.1/24`, subnet: `10.${a}.${b}.0/24` };
+}
+
+/** Remove what a test daemon made on the host: its bridges (default and user networks) and its nft table. */
+export function cleanupNetwork(dataRoot: string, bridge: string, table: string): void {
+  const bridges = new Set([bridge]);
+  try {
+    for (const f of readdirSync(join(dataRoot, 'networks'))) {
+      if (!f.endsWith('.json')) continue;
+      const b = (JSON.parse(readFileSync(join(dataRoot, 'networks', f), 'utf8')) as { bridge?: string }).bridge;
+      if (b) bridges.add(b);
+    }
+  } catch {
+    // no network state
+  }
+  for (const b of bridges) if (existsSync(`/sys/class/net/${b}`)) spawnSync('ip', ['link', 'del', b]);
+  spawnSync('nft', ['delete', 'table', 'ip', table]);
+}
+
 export async function startDaemon(opts: { dir?: string; args?: string[] } = {}): Promise<TestDaemon> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'peti-test-'));
+  const given = opts.args ?? [];
+  const net = testNetwork(dir);
+  const bridge = given.includes('--bridge') ? given[given.indexOf('--bridge') + 1]! : net.bridge;
+  const netArgs = [...(given.includes('--bridge') ? [] : ['--bridge', net.bridge]), ...(given.includes('--bip') ? [] : ['--bip', net.bip])];
+  const nftTable = bridge === 'peti0' ? 'peti' : `peti_${bridge.replace(/[^a-zA-Z0-9_]/g, '_')}`;
   const dataRoot = join(dir, 'data');
   const execRoot = join(dir, 'exec');
   const socket = join(dir, 'peti.sock');
   const host = `unix://${socket}`;
   let log = '';
-  const proc = spawn(process.execPath, [PETID, '--data-root', dataRoot, '--exec-root', execRoot, '-H', host, '--log-level', 'debug', ...(opts.args ?? [])], {
+  const proc = spawn(process.execPath, [PETID, '--data-root', dataRoot, '--exec-root', execRoot, '-H', host, '--log-level', 'debug', ...netArgs, ...given], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
@@ -72,7 +109,7 @@ export async function startDaemon(opts: { dir?: string; args?: string[] } = {}):
   proc.on('exit', (c) => { exited = c; });
   const client = new EngineClient(host);
   const d: TestDaemon = {
-    dir, dataRoot, execRoot, socket, host, client, proc,
+    dir, dataRoot, execRoot, socket, host, client, proc, bridge, nftTable, subnet: net.subnet,
     logs: () => log,
     peti: (args, o = {}) => run(process.execPath, [PETI, ...args], { PETI_HOST: host, ...o.env }, o.input),
     docker: (args, o = {}) => run('docker', args, { DOCKER_HOST: host, DOCKER_CONFIG: join(dir, 'docker-config') }, o.input),
@@ -85,6 +122,7 @@ export async function startDaemon(opts: { dir?: string; args?: string[] } = {}):
     cleanup: async () => {
       await d.stop();
       unmountUnder(dir);
+      cleanupNetwork(dataRoot, bridge, nftTable);
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,4 +1,5 @@
 import type { ContainerRecord } from '../../engine/containers/index.js';
+import { inspectNetworkSettings, summaryNetworkSettings, summaryPorts } from './network-settings.js';
 import { healthSuffix } from '../../engine/containers/health.js';
 
 /** Go-units HumanDuration, for `Up 5 minutes` / `Exited (0) 2 hours ago`. */
@@ -61,13 +62,13 @@ export function containerSummary(r: ContainerRecord, size?: number): Record<stri
     // Docker quotes arguments holding a space with single quotes, and nothing else.
     Command: [r.path, ...r.args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' '),
     Created: Math.floor(Date.parse(r.created) / 1000),
-    Ports: [],
+    Ports: summaryPorts(r),
     ...(size !== undefined ? { SizeRw: size, SizeRootFs: size } : {}),
     Labels: r.config.Labels ?? {},
     State: r.state.status,
     Status: statusText(r),
     HostConfig: { NetworkMode: r.hostConfig.NetworkMode ?? 'none' },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: summaryNetworkSettings(r),
     Mounts: mounts(r),
   };
 }
@@ -117,10 +118,6 @@ export function containerInspect(r: ContainerRecord, extra: { sizeRw?: number; r
     ...(extra.sizeRw !== undefined ? { SizeRw: extra.sizeRw, SizeRootFs: extra.sizeRw } : {}),
     Mounts: mounts(r),
     Config: { ...r.config, Image: r.image },
-    NetworkSettings: {
-      Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-      IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '', Networks: {},
-    },
+    NetworkSettings: inspectNetworkSettings(r),
   };
 }

@@ -7,6 +7,7 @@ import { InvalidArgument } from '../../lib/errors.js';
 import { mountAll, unmount } from '../snapshots/index.js';
 import { ContainerStore, randomName } from './store.js';
 import { mergeHealthcheck } from './health.js';
+import { attachPlanned, planNetworks } from './networking.js';
 import type { ContainerService } from './service.js';
 import type { ContainerRecord, CreateBody } from './types.js';
 
@@ -122,20 +123,12 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
   const rt = typeof host.Runtime === 'string' && host.Runtime ? host.Runtime : svc.d.defaultRuntime;
   if (rt !== 'crun' && rt !== 'runc') throw new InvalidArgument(`unknown or invalid runtime name: ${rt}`);
   host.Runtime = rt;
-  // Publishing needs a bridge network; until it exists, refusing beats silently publishing nothing.
-  const bindings = host.PortBindings as Record<string, unknown[] | null> | undefined;
-  if ((bindings && Object.values(bindings).some((b) => Array.isArray(b) && b.length > 0)) || host.PublishAllPorts === true) {
-    throw new InvalidArgument('HostConfig.PortBindings: publishing ports is not supported yet (containers get loopback-only or host networking; use --network host)');
-  }
   const logOpts = (host.LogConfig as { Config?: Record<string, string> } | undefined)?.Config ?? {};
   const unknownLogOpts = Object.keys(logOpts).filter((k) => !['tag', 'labels', 'env', 'mode'].includes(k));
   if (unknownLogOpts.length > 0) throw new InvalidArgument(`HostConfig.LogConfig.Config: unsupported log option(s) ${unknownLogOpts.join(', ')}`);
-  const netMode = typeof host.NetworkMode === 'string' && host.NetworkMode ? host.NetworkMode : 'none';
-  if (!['none', 'host', 'default', 'bridge'].includes(netMode)) {
-    throw new InvalidArgument(`network ${netMode} not found: only "none" and "host" networking exist until the networking work lands`);
-  }
-  // Until bridge networking exists, the default network is a private namespace with loopback only.
-  host.NetworkMode = netMode === 'host' ? 'host' : netMode === 'none' ? 'none' : 'bridge';
+  // NetworkMode and NetworkingConfig checked and normalised; the addresses are reserved just before the record is saved.
+  const netPlan = planNetworks(svc, host, body.NetworkingConfig as Record<string, unknown> | undefined);
+  const netMode = netPlan.kind;
 
   const dir = svc.store.dir(id);
   await fsp.mkdir(join(dir, 'persist'), { recursive: true, mode: 0o700 });
@@ -175,8 +168,10 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
       await unmount(svc.rootfs(id)).catch(() => undefined);
       throw e;
     }
+    await attachPlanned(svc, rec, netPlan);
     await svc.store.save(rec);
   } catch (e) {
+    await svc.d.network?.detachAll(id).catch(() => undefined);
     await unmount(svc.rootfs(id)).catch(() => undefined);
     if (rec.mounts) await svc.d.volumes?.released(id, rec.mounts, true);
     await svc.d.snapshots.remove(id).catch(() => undefined);
@@ -185,5 +180,5 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
     throw e;
   }
   svc.emit(rec, 'create');
-  return { Id: id, Warnings: warnings };
+  return { Id: id, Warnings: [...netPlan.warnings, ...warnings] };
 }

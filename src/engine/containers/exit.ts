@@ -6,6 +6,7 @@ import type { ContainerService } from './service.js';
 import type { ContainerRecord, RestartPolicy } from './types.js';
 import { startLocked } from './start.js';
 import { removeContainer } from './remove.js';
+import { networkDown } from './networking.js';
 
 /** Docker's restart back-off: 100 ms doubling to a minute, reset after 10 s of healthy running. */
 const BACKOFF_START = 100;
@@ -59,6 +60,7 @@ export async function handleExit(svc: ContainerService, id: string, opts: { code
       svc.d.runtime.delete(id, true, rec.runtime).catch((e: unknown) => svc.d.log.warn('runtime delete failed', { id, err: messageOf(e) })),
       fsp.rm(join(svc.exitDir, id), { force: true }),
       unmount(svc.rootfs(id)).catch((e: unknown) => svc.d.log.warn('unmount failed', { id, err: messageOf(e) })),
+      networkDown(svc, rec),
     ]).then(() => undefined));
     const ranMs = Date.now() - Date.parse(rec.state.startedAt);
     rec.state = { ...rec.state, status: 'exited', pid: 0, conmonPid: 0, exitCode: code, oomKilled: oom, finishedAt: exit.at.toISOString() };

@@ -5,6 +5,7 @@ import type { ContainerService } from './service.js';
 import { handleExit, scheduleRestart, shouldRestart } from './exit.js';
 import { startLocked } from './start.js';
 import { removeContainer } from './remove.js';
+import { restoreNetworking } from './networking.js';
 
 function alive(pid: number): boolean {
   if (!pid) return false;
@@ -21,6 +22,8 @@ function alive(pid: number): boolean {
  * petid was away (exit files), apply restart policies and AutoRemove for those, and resume pending restarts.
  */
 export async function reconcile(svc: ContainerService): Promise<void> {
+  // First adopt the namespaces and ports of the containers that were running: exits found below tear theirs down.
+  await restoreNetworking(svc).catch((e: unknown) => svc.d.log.warn('network restore failed', { err: messageOf(e) }));
   for (const rec of [...svc.store.byId.values()]) {
     try {
       const s = rec.state.status;

@@ -3,6 +3,7 @@ import { Conflict, messageOf } from '../../lib/errors.js';
 import { unmount } from '../snapshots/index.js';
 import type { ContainerService } from './service.js';
 import { waitExit } from './stop.js';
+import { networkRelease } from './networking.js';
 
 export async function removeContainer(svc: ContainerService, ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
   const rec = svc.store.get(ref);
@@ -36,6 +37,7 @@ export async function removeContainer(svc: ContainerService, ref: string, opts: 
       ]);
     }
     await Promise.all([
+      networkRelease(svc, cur).catch((e: unknown) => svc.d.log.warn('network release failed', { id, err: messageOf(e) })),
       svc.d.snapshots.remove(cur.snapshotKey).catch((e: unknown) => svc.d.log.warn('snapshot remove failed', { id, err: messageOf(e) })),
       fsp.rm(svc.bundle(id), { recursive: true, force: true }),
       svc.store.delete(id),

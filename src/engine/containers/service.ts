@@ -4,6 +4,7 @@ import type { Logger } from '../../lib/log.js';
 import type { EventBus } from '../events/index.js';
 import type { LocalImageService } from '../images/index.js';
 import type { Snapshotter } from '../snapshots/index.js';
+import type { NetworkService } from '../network/index.js';
 import type { ContainerVolumes } from '../volumes/index.js';
 import type { AttachStreams, ContainerRuntime } from '../runtime/types.js';
 import type { SpecBuilder } from './spec-builder.js';
@@ -20,6 +21,8 @@ export interface ContainerServiceDeps {
   events: EventBus;
   log: Logger;
   defaultRuntime: string;
+  /** Bridge networks, ports, DNS; without it containers get loopback-only or host networking. */
+  network?: NetworkService;
   /** Named/anonymous volumes and VolumesFrom; without it the spec refuses them. */
   volumes?: ContainerVolumes;
 }

@@ -6,6 +6,7 @@ import { isMounted, mountAll } from '../snapshots/index.js';
 import type { ContainerService } from './service.js';
 import type { ContainerRecord } from './types.js';
 import { removeContainer } from './remove.js';
+import { netKind, networkDown, networkUp } from './networking.js';
 
 /** Docker words runtime start failures so the CLI can pick 126/127 from the text; crun words them differently. */
 export function startError(rec: ContainerRecord, raw: string): { message: string; code: number } {
@@ -63,14 +64,25 @@ export async function startLocked(svc: ContainerService, id: string): Promise<vo
   }
   await svc.settled(id);
   // The first start reuses the bundle create wrote; later starts remount and regenerate it.
-  if (!(rec.state.status === 'created' && (await fsp.access(join(svc.bundle(id), 'config.json')).then(() => true, () => false)) && (await isMounted(svc.rootfs(id))))) {
+  // container:<name> joins the target's namespace as it is now: that spec is always regenerated.
+  if (netKind(rec) === 'container' || !(rec.state.status === 'created' && (await fsp.access(join(svc.bundle(id), 'config.json')).then(() => true, () => false)) && (await isMounted(svc.rootfs(id))))) {
     await prepareBundle(svc, rec);
   }
-  await Promise.all([
-    fsp.rm(join(svc.exitDir, id), { force: true }),
-    fsp.rm(join(svc.persistDir(id), 'exit'), { force: true }),
-    fsp.rm(join(svc.persistDir(id), 'oom'), { force: true }),
-  ]);
+  try {
+    await Promise.all([
+      networkUp(svc, rec),
+      fsp.rm(join(svc.exitDir, id), { force: true }),
+      fsp.rm(join(svc.persistDir(id), 'exit'), { force: true }),
+      fsp.rm(join(svc.persistDir(id), 'oom'), { force: true }),
+    ]);
+  } catch (e) {
+    // A taken host port or a namespace that cannot be built: attachers and waiters learn it, as for a runtime failure.
+    await networkDown(svc, rec);
+    for (const p of svc.pendingAttach.get(id) ?? []) p.reject(e as Error);
+    svc.pendingAttach.delete(id);
+    svc.notifyWaiters(id, 'exit', 128);
+    throw e;
+  }
   const createOpts = {
     id, name: rec.name, bundle: svc.bundle(id), logPath: rec.logPath, exitDir: svc.exitDir, persistDir: svc.persistDir(id),
     tty: rec.config.Tty === true, stdin: rec.config.OpenStdin === true, leaveStdinOpen: rec.config.StdinOnce !== true, runtime: rec.runtime,
@@ -86,6 +98,7 @@ export async function startLocked(svc: ContainerService, id: string): Promise<vo
       created = await svc.d.runtime.create(createOpts);
     }
   } catch (e) {
+    await networkDown(svc, rec);
     const { message, code } = startError(rec, messageOf(e));
     rec.state = { ...rec.state, error: message, exitCode: code };
     await svc.store.save(rec);

@@ -1,4 +1,5 @@
 import type { Digest } from '../../lib/digest.js';
+import type { ContainerNetworkState } from '../network/index.js';
 import type { MountPoint } from '../volumes/index.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
@@ -98,6 +99,8 @@ export interface ContainerRecord {
   resolvConfPath: string;
   /** Healthcheck state (inspect's State.Health), kept across restarts of the container and of petid. */
   health?: HealthState;
+  /** Networks, published ports and namespace path (inspect's NetworkSettings); absent without a network service. */
+  networkSettings?: ContainerNetworkState;
   /** Volumes and binds resolved at create (Docker's MountPoints): inspect's Mounts, rm -v, --volumes-from. */
   mounts?: MountPoint[];
 }
