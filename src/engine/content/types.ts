@@ -19,6 +19,12 @@ export interface IngestExpect {
 export interface ContentStore {
   /** Stream bytes into the store, hashing as they arrive; atomic (temp + fsync + rename). An existing blob is success. */
   ingest(src: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expect?: IngestExpect): Promise<BlobInfo>;
+  /**
+   * Move a complete file (on the store's file system) into the store without copying it: hashed (read only),
+   * checked against `expect`, fsynced and renamed. On a mismatch the file is removed and PETI_ERR_DIGEST_MISMATCH
+   * thrown. An existing blob is success (the file is then removed).
+   */
+  adopt(file: string, expect: IngestExpect & { digest: Digest }): Promise<BlobInfo>;
   /** Store a small in-memory blob. */
   put(data: Uint8Array | string, expect?: IngestExpect): Promise<BlobInfo>;
   /** Size of a stored blob; throws NotFound when absent. */

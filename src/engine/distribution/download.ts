@@ -1,10 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream, openSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { type Digest, hexOf } from '../../lib/digest.js';
 import { PetiError, messageOf } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { ContentStore } from '../content/index.js';
+import type { GrowState, GrowingFile } from '../snapshots/index.js';
 import { RegistryHttpError, digestError } from './errors.js';
 import type { RegistrySession } from './session.js';
 
@@ -17,6 +18,26 @@ export interface BlobRequest {
   signal?: AbortSignal;
   /** Bytes received so far (including bytes kept from an earlier attempt). */
   onProgress?: (current: number, total: number) => void;
+  /** Called once this request's download has its partial file open: from then on follow() can read it. */
+  onStart?: () => void;
+}
+
+/** A download in progress, as followers see it. */
+class Growth {
+  state: GrowState;
+  private readonly watchers = new Set<() => void>();
+  constructor(readonly path: string, size: number) {
+    this.state = { size, done: false };
+  }
+  set(s: Partial<GrowState>): void {
+    if (this.state.done || this.state.error !== undefined) return;
+    this.state = { ...this.state, ...s };
+    for (const w of [...this.watchers]) w();
+  }
+  watch(cb: () => void): () => void {
+    this.watchers.add(cb);
+    return () => { this.watchers.delete(cb); };
+  }
 }
 
 /** Attempts per blob; each one resumes from the bytes already on disk. */
@@ -29,6 +50,7 @@ const MAX_ATTEMPTS = 5;
  */
 export class BlobDownloader {
   private readonly inflight = new Map<Digest, Promise<void>>();
+  private readonly growing = new Map<Digest, Growth>();
 
   constructor(private readonly d: { partialDir: string; content: ContentStore; log: Logger }) {}
 
@@ -44,6 +66,23 @@ export class BlobDownloader {
     const p = this.download(r).finally(() => this.inflight.delete(r.digest));
     this.inflight.set(r.digest, p);
     return p;
+  }
+
+  /**
+   * The blob's partial file while its download runs, to read as it grows (the stream ends once the bytes are
+   * verified; it fails if the download fails or restarts from zero). The caller closes `fd`. Undefined when no
+   * download of it runs (any more).
+   */
+  follow(digest: Digest): GrowingFile | undefined {
+    const g = this.growing.get(digest);
+    if (!g || g.state.done || g.state.error !== undefined) return undefined;
+    let fd: number;
+    try {
+      fd = openSync(g.path, 'r');
+    } catch {
+      return undefined;
+    }
+    return { fd, state: () => g.state, watch: (cb) => g.watch(cb) };
   }
 
   private async download(r: BlobRequest): Promise<void> {
@@ -63,6 +102,10 @@ export class BlobDownloader {
       this.d.log.debug('resuming blob download', { digest: r.digest, have: st.have });
     }
     const fh = await fsp.open(path, st.have > 0 ? 'r+' : 'w', 0o600);
+    const growth = new Growth(path, st.have);
+    st.growth = growth;
+    this.growing.set(r.digest, growth);
+    r.onStart?.();
     try {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -76,16 +119,21 @@ export class BlobDownloader {
         }
       }
       await fh.sync();
+      const got = `sha256:${st.hash.digest('hex')}`;
+      if (got !== r.digest || st.have !== r.size) {
+        await fsp.rm(path, { force: true });
+        throw digestError(`filesystem layer verification failed for digest ${r.digest}: got ${got}`);
+      }
+      // Verified: followers may finish (and commit what they unpacked) while the file moves into the store.
+      growth.set({ done: true });
+    } catch (e) {
+      growth.set({ error: messageOf(e) });
+      throw e;
     } finally {
+      this.growing.delete(r.digest);
       await fh.close();
     }
-    const got = `sha256:${st.hash.digest('hex')}`;
-    if (got !== r.digest || st.have !== r.size) {
-      await fsp.rm(path, { force: true });
-      throw digestError(`filesystem layer verification failed for digest ${r.digest}: got ${got}`);
-    }
-    await this.d.content.ingest(createReadStream(path, { highWaterMark: 1024 * 1024 }), { digest: r.digest, size: r.size });
-    await fsp.rm(path, { force: true });
+    await this.d.content.adopt(path, { digest: r.digest, size: r.size });
   }
 
   /** One GET from `st.have` on. A 200 to a range request (the server ignored Range) restarts from zero. */
@@ -96,6 +144,8 @@ export class BlobDownloader {
     const code = res.statusCode ?? 0;
     if (code !== 200 && code !== 206) await r.session.fail(res, `blob ${r.digest}`);
     if (code === 200 && st.have > 0) {
+      // The server ignored Range: start over; a follower that read the old bytes cannot go on.
+      st.growth?.set({ error: 'download restarted from the first byte' });
       await fh.truncate(0);
       st.have = 0;
       st.hash = createHash('sha256');
@@ -118,6 +168,7 @@ export class BlobDownloader {
       await fh.write(b, 0, b.length, st.have);
       st.hash.update(b);
       st.have += b.length;
+      st.growth?.set({ size: st.have });
       const now = Date.now();
       if (now - last > 100 || st.have === r.size) {
         last = now;
@@ -130,4 +181,5 @@ export class BlobDownloader {
 interface State {
   have: number;
   hash: Hash;
+  growth?: Growth;
 }

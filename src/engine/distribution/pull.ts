@@ -1,5 +1,6 @@
+import { closeSync } from 'node:fs';
 import { type Digest, chainIds, hexOf, parseDigest } from '../../lib/digest.js';
-import { InvalidArgument, NotFound } from '../../lib/errors.js';
+import { InvalidArgument, NotFound, messageOf } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { type Descriptor, type ImageConfig, type Platform, layerCompression } from '../../lib/oci/types.js';
 import { type Reference, familiarName, familiarRepoName, formatFull, repoName } from '../../lib/reference.js';
@@ -112,6 +113,12 @@ export async function pullOne(deps: PullDeps, session: RegistrySession, ref: Ref
       if (present[i]) progress({ status: 'Already exists', id });
       else progress({ status: 'Pulling fs layer', id });
     }
+    // Resolves once a layer's download has its partial file open (unpacking can follow it), or has settled.
+    const begun = layers.map(() => {
+      let ok!: () => void;
+      const p = new Promise<void>((r) => { ok = r; });
+      return { p, ok };
+    });
     const downloads = layers.map((l, i) => {
       if (present[i]) return Promise.resolve();
       const id = shortId(l.digest);
@@ -123,6 +130,7 @@ export async function pullOne(deps: PullDeps, session: RegistrySession, ref: Ref
           await deps.downloader.fetch({
             session, repo: ref.path, digest: l.digest, size: l.size, signal: ac.signal,
             onProgress: (current, total) => progress({ status: 'Downloading', id, current, total }),
+            onStart: () => begun[i]!.ok(),
           });
           progress({ status: 'Verifying Checksum', id });
         }
@@ -130,14 +138,41 @@ export async function pullOne(deps: PullDeps, session: RegistrySession, ref: Ref
       });
     });
     // A failed download stops the others; its error is the one reported.
-    for (const p of downloads) p.catch(() => ac.abort());
+    downloads.forEach((p, i) => {
+      p.catch(() => ac.abort());
+      void p.finally(() => begun[i]!.ok()).catch(() => undefined);
+    });
     try {
       for (let i = 0; i < layers.length; i++) {
-        await downloads[i];
-        if (present[i]) continue;
+        if (present[i]) {
+          await downloads[i];
+          continue;
+        }
         const id = shortId(layers[i]!.digest);
-        progress({ status: 'Extracting', id, current: 0, total: layers[i]!.size });
-        await images.unpacker.unpack(layers.slice(0, i + 1), diffIds.slice(0, i + 1));
+        // Unpack while the layer downloads: from its growing partial file once the layers below are committed.
+        await begun[i]!.p;
+        const growing = deps.downloader.follow(layers[i]!.digest);
+        let unpacked = false;
+        if (growing) {
+          progress({ status: 'Extracting', id, current: 0, total: layers[i]!.size });
+          try {
+            await images.unpacker.unpack(layers.slice(0, i + 1), diffIds.slice(0, i + 1), growing);
+            unpacked = true;
+          } catch (e) {
+            // A failed download is the error to report; a download that restarted from zero is unpacked again
+            // from the store; anything else (a diff ID mismatch) is the unpack's own error.
+            await downloads[i];
+            if (growing.state().error === undefined) throw e;
+            deps.log.debug('streaming unpack gave up, unpacking from the store', { digest: layers[i]!.digest, error: messageOf(e) });
+          } finally {
+            closeSync(growing.fd);
+          }
+        }
+        await downloads[i];
+        if (!unpacked) {
+          progress({ status: 'Extracting', id, current: 0, total: layers[i]!.size });
+          await images.unpacker.unpack(layers.slice(0, i + 1), diffIds.slice(0, i + 1));
+        }
         progress({ status: 'Extracting', id, current: layers[i]!.size, total: layers[i]!.size });
         progress({ status: 'Pull complete', id });
       }

@@ -48,6 +48,8 @@ export class Distribution implements RegistryClient {
   async init(): Promise<void> {
     await this.downloader.init();
     await this.sources.init();
+    // Pulls unpack layers while they download: a crash mid-pull leaves an active extraction snapshot behind.
+    await this.d.images.unpacker.sweep();
   }
 
   close(): void {

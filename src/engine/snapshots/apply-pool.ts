@@ -1,21 +1,29 @@
 import { createReadStream } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { Readable } from 'node:stream';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { errorFromStatus } from '../../lib/errors.js';
 import { applyLayer } from './apply.js';
+import { type GrowState, type GrowingFile, nextOf, readGrowing } from './growing.js';
 import type { ApplyOptions, ApplyResult } from './types.js';
 
-/** Apply the layer stored at `path` (compressed or not) into `dir`. */
-export type ApplyFileFn = (path: string, dir: string, opts?: ApplyOptions) => Promise<ApplyResult>;
+/**
+ * Apply the layer stored at `path` (compressed or not) into `dir`; with `growing`, read it through that descriptor
+ * while it is still being written (`path` is then only for messages).
+ */
+export type ApplyFileFn = (path: string, dir: string, opts?: ApplyOptions, growing?: GrowingFile) => Promise<ApplyResult>;
 
 /** In the calling thread: for tests and tools. */
-export const applyFileInline: ApplyFileFn = (path, dir, opts) => applyLayer(createReadStream(path, { highWaterMark: 1024 * 1024 }), dir, opts);
+export const applyFileInline: ApplyFileFn = (path, dir, opts, growing) =>
+  applyLayer(growing ? Readable.from(readGrowing(growing.fd, nextOf(growing)), { objectMode: false }) : createReadStream(path, { highWaterMark: 1024 * 1024 }), dir, opts);
 
 export interface ApplyRequest {
   id: number;
   path: string;
   dir: string;
   opts?: ApplyOptions;
+  /** A growing file: its descriptor (threads share the fd table) and a port that receives each GrowState. */
+  growing?: { fd: number; port: MessagePort };
 }
 
 export type ApplyReply = { id: number; ok: ApplyResult } | { id: number; err: { message: string; status: number } };
@@ -26,7 +34,7 @@ export type ApplyReply = { id: number; ok: ApplyResult } | { id: number; err: { 
  */
 export class ApplyPool {
   private readonly idle: Worker[] = [];
-  private readonly queue: { req: ApplyRequest; resolve: (r: ApplyResult) => void; reject: (e: Error) => void }[] = [];
+  private readonly queue: { req: ApplyRequest; resolve: (r: ApplyResult) => void; reject: (e: Error) => void; growing?: GrowingFile }[] = [];
   private readonly busy = new Map<Worker, { resolve: (r: ApplyResult) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private readonly max: number;
@@ -36,9 +44,9 @@ export class ApplyPool {
     this.max = Math.max(1, max);
   }
 
-  readonly apply: ApplyFileFn = (path, dir, opts) =>
+  readonly apply: ApplyFileFn = (path, dir, opts, growing) =>
     new Promise<ApplyResult>((resolve, reject) => {
-      this.queue.push({ req: { id: this.nextId++, path, dir, opts }, resolve, reject });
+      this.queue.push({ req: { id: this.nextId++, path, dir, opts }, resolve, reject, growing });
       this.pump();
     });
 
@@ -73,8 +81,23 @@ export class ApplyPool {
         w = this.spawn();
       }
       const job = this.queue.shift()!;
-      this.busy.set(w, { resolve: job.resolve, reject: job.reject });
-      w.postMessage(job.req);
+      const g = job.growing;
+      if (!g) {
+        this.busy.set(w, { resolve: job.resolve, reject: job.reject });
+        w.postMessage(job.req);
+        continue;
+      }
+      // Forward the writer's progress to the worker for as long as the job runs.
+      const { port1, port2 } = new MessageChannel();
+      const send = (): void => port1.postMessage(g.state() satisfies GrowState);
+      const off = g.watch(send);
+      send();
+      const done = (): void => {
+        off();
+        port1.close();
+      };
+      this.busy.set(w, { resolve: (r) => { done(); job.resolve(r); }, reject: (e) => { done(); job.reject(e); } });
+      w.postMessage({ ...job.req, growing: { fd: g.fd, port: port2 } } satisfies ApplyRequest, [port2]);
     }
   }
 

@@ -7,3 +7,5 @@ export { applyLayer, cleanPath } from './apply.js';
 export { mountAll, unmount, isMounted } from './mount.js';
 export { ApplyPool, applyFileInline } from './apply-pool.js';
 export type { ApplyFileFn } from './apply-pool.js';
+export { readGrowing, nextOf, waitState } from './growing.js';
+export type { GrowState, GrowingFile } from './growing.js';
