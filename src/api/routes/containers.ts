@@ -26,7 +26,7 @@ export function parseDetachKeys(s: string | null): Buffer {
  * Pump a live attachment over a hijacked socket: output framed (or raw for TTY), stdin forwarded with half-close,
  * the detach sequence honoured. Resolves when the stream is over.
  */
-export async function pump(socket: Duplex, live: AttachStreams, opts: { tty: boolean; stdin: boolean; leftover: Buffer; detachKeys?: Buffer; onDetach?: () => void; stdout?: boolean; stderr?: boolean; keepOpen?: boolean }): Promise<void> {
+export async function pump(socket: Duplex, live: AttachStreams, opts: { tty: boolean; stdin: boolean; leftover: Buffer; detachKeys?: Buffer; onDetach?: () => void; stdout?: boolean; stderr?: boolean; keepOpen?: boolean; closeStdin?: boolean }): Promise<void> {
   let detached = false;
   const keys = opts.detachKeys ?? Buffer.alloc(0);
   let matched = 0;
@@ -58,7 +58,9 @@ export async function pump(socket: Duplex, live: AttachStreams, opts: { tty: boo
   };
   if (opts.leftover.length) onIn(opts.leftover);
   socket.on('data', onIn);
-  socket.on('end', () => { if (opts.stdin && !detached) live.closeStdin(); });
+  // As Docker: the client's EOF closes the process's stdin only when asked (StdinOnce, no TTY); a TTY's stays open, so a
+  // client that detached (the CLI spots Ctrl-P Ctrl-Q itself and hangs up) leaves stdin usable for the next attach.
+  socket.on('end', () => { if (opts.stdin && !detached && opts.closeStdin !== false) live.closeStdin(); });
   socket.on('error', () => live.detach());
   socket.on('close', () => { if (!detached) live.detach(); });
   socket.resume();
@@ -235,7 +237,7 @@ export function containerRoutes(c: Containers): Route[] {
           socket.end();
           return;
         }
-        await pump(socket, live, { tty: att.tty, stdin, leftover, detachKeys, stdout: boolParam(q, 'stdout'), stderr: boolParam(q, 'stderr') });
+        await pump(socket, live, { tty: att.tty, stdin, leftover, detachKeys, stdout: boolParam(q, 'stdout'), stderr: boolParam(q, 'stderr'), closeStdin: !att.tty && r.config.StdinOnce === true });
       },
     },
   ];

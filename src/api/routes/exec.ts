@@ -58,7 +58,7 @@ export function execRoutes(c: Containers): Route[] {
           socket.end();
           return;
         }
-        await pump(socket, started.handle.streams, { tty, stdin: e.config.AttachStdin === true, leftover, stdout: e.config.AttachStdout !== false, stderr: e.config.AttachStderr !== false, keepOpen: true });
+        await pump(socket, started.handle.streams, { tty, stdin: e.config.AttachStdin === true, leftover, stdout: e.config.AttachStdout !== false, stderr: e.config.AttachStderr !== false, keepOpen: true, closeStdin: !tty });
         // The CLI reads the exit code as soon as the stream ends: end it only once the code is recorded.
         await started.handle.exited.catch(() => undefined);
         await new Promise((r) => setImmediate(r));

@@ -83,9 +83,10 @@ export async function startLocked(svc: ContainerService, id: string): Promise<vo
     svc.notifyWaiters(id, 'exit', 128);
     throw e;
   }
+  // As Docker, a TTY's stdin outlives its client (detach with Ctrl-P Ctrl-Q, attach again); StdinOnce closes only a pipe.
   const createOpts = {
     id, name: rec.name, bundle: svc.bundle(id), logPath: rec.logPath, exitDir: svc.exitDir, persistDir: svc.persistDir(id),
-    tty: rec.config.Tty === true, stdin: rec.config.OpenStdin === true, leaveStdinOpen: rec.config.StdinOnce !== true, runtime: rec.runtime,
+    tty: rec.config.Tty === true, stdin: rec.config.OpenStdin === true, leaveStdinOpen: rec.config.StdinOnce !== true || rec.config.Tty === true, runtime: rec.runtime,
   };
   let created: { pid: number; conmonPid: number };
   try {
