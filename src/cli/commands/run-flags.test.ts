@@ -137,6 +137,13 @@ describe('run flag parsers', () => {
     const b = ours(['--env-file', 'envf', '-e', 'A=2', '-e', 'Z', 'busybox']).body as { Env: string[] };
     assert.deepStrictEqual(b.Env, ['A=1', 'B=bee', 'C=x y', 'A=2', 'Z']);
   });
+  it('health flags: durations in ns, --no-healthcheck alone', () => {
+    const b = ours(['--health-cmd', 'true', '--health-interval', '200ms', '--health-start-interval', '1s', '--health-retries', '2', 'busybox']).body as { Healthcheck: Record<string, unknown> };
+    assert.deepStrictEqual(b.Healthcheck, { Test: ['CMD-SHELL', 'true'], Interval: 200_000_000, StartInterval: 1_000_000_000, Retries: 2 });
+    assert.deepStrictEqual((ours(['--no-healthcheck', 'busybox']).body as { Healthcheck: unknown }).Healthcheck, { Test: ['NONE'] });
+    assert.throws(() => ours(['--no-healthcheck', '--health-cmd', 'true', 'busybox']), /--no-healthcheck conflicts with --health-\* options/);
+    assert.throws(() => ours(['--health-retries', '-1', 'busybox']), /--health-retries cannot be negative/);
+  });
   it('restart with --rm conflicts', () => {
     assert.throws(() => ours(['--rm', '--restart', 'always', 'busybox']), /Conflicting options/);
     assert.throws(() => ours(['-d', '-a', 'stdout', 'busybox'], true), /Conflicting options: -a and -d/);

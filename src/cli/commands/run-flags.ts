@@ -412,8 +412,12 @@ export function buildCreate(p: Parsed, ctx: BuildContext): CreateRequest {
   for (const n of networks.slice(1)) endpoints[n] = { ...EMPTY_ENDPOINT };
 
   let healthcheck: Record<string, unknown> | undefined;
-  if (bool(p, 'no-healthcheck')) healthcheck = { Test: ['NONE'] };
-  else if (['health-cmd', 'health-interval', 'health-timeout', 'health-start-period', 'health-start-interval', 'health-retries'].some((k) => str(p, k) !== undefined)) {
+  const healthFlags = ['health-cmd', 'health-interval', 'health-timeout', 'health-start-period', 'health-start-interval', 'health-retries'];
+  if (bool(p, 'no-healthcheck')) {
+    if (healthFlags.some((k) => str(p, k) !== undefined)) throw new InvalidArgument('--no-healthcheck conflicts with --health-* options');
+    healthcheck = { Test: ['NONE'] };
+  } else if (healthFlags.some((k) => str(p, k) !== undefined)) {
+    if (str(p, 'health-retries') !== undefined && int(p, 'health-retries') < 0) throw new InvalidArgument('--health-retries cannot be negative');
     const cmdS = str(p, 'health-cmd');
     healthcheck = {
       ...(cmdS ? { Test: ['CMD-SHELL', cmdS] } : {}),
