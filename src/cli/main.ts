@@ -1,6 +1,7 @@
 import { EngineClient, resolveHost } from '../client/index.js';
 import { InvalidArgument, PetiError, Unavailable, messageOf } from '../lib/errors.js';
 import { parseFlags } from './args.js';
+import { buildCommands } from './commands/build.js';
 import { containersCommands } from './commands/containers.js';
 import { containerOpsCommands } from './commands/container-ops.js';
 import { imagesCommands } from './commands/images.js';
@@ -12,7 +13,7 @@ import { volumesCommands } from './commands/volumes.js';
 import type { Cli, Command } from './types.js';
 import { PETI_CLI_VERSION } from './version.js';
 
-const commands: Command[] = [...systemCommands, ...imagesCommands, ...registryCommands, ...containersCommands, ...containerOpsCommands, ...volumesCommands, registryCommand, ...networksCommands];
+const commands: Command[] = [...systemCommands, ...imagesCommands, ...buildCommands, ...registryCommands, ...containersCommands, ...containerOpsCommands, ...volumesCommands, registryCommand, ...networksCommands];
 
 function findCommand(argv: string[]): { cmd: Command; rest: string[] } | undefined {
   // Longest command path first: `image ls` before `images`.

@@ -14,6 +14,7 @@ import { networkRoutes } from '../api/routes/networks.js';
 import { volumeRoutes } from '../api/routes/volumes.js';
 import { containerOpsRoutes } from '../api/routes/container-ops.js';
 import { distributionRoutes } from '../api/routes/distribution.js';
+import { buildRoutes } from '../api/routes/build.js';
 import { parseInsecureRegistries } from '../engine/distribution/index.js';
 import { acquirePidLock } from './lock.js';
 
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
     const rt = values['default-runtime'];
     if (rt !== 'crun' && rt !== 'runc') throw new Error(`invalid --default-runtime ${rt}: use crun or runc`);
     const engine = await createEngine({ dataRoot, execRoot, log, applyFile: pool.apply, limits: limitsFromEnv(), defaultRuntime: rt, insecureRegistries: parseInsecureRegistries(values['insecure-registry'] ?? []), bridge: values.bridge, bip: values.bip });
-    const server = createApiServer({ log, routes: [...systemRoutes(engine), ...networkRoutes(engine), ...imageRoutes(engine), ...distributionRoutes(engine), ...containerRoutes(engine.containers), ...containerOpsRoutes(engine.containers), ...execRoutes(engine.containers), ...volumeRoutes(engine.volumes)], serverHeader: `Peti/${PETI_VERSION} (linux)` });
+    const server = createApiServer({ log, routes: [...systemRoutes(engine), ...networkRoutes(engine), ...imageRoutes(engine), ...distributionRoutes(engine), ...buildRoutes(engine), ...containerRoutes(engine.containers), ...containerOpsRoutes(engine.containers), ...execRoutes(engine.containers), ...volumeRoutes(engine.volumes)], serverHeader: `Peti/${PETI_VERSION} (linux)` });
     await fsp.mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });
     await fsp.rm(socketPath, { force: true });
     await new Promise<void>((resolve, reject) => {

@@ -12,6 +12,7 @@ import { OverlaySnapshotter, applyFileInline, type ApplyFileFn, type ApplyLimits
 import { Containers, specNetworkFor, type SpecBuilder } from './containers/index.js';
 import { NetworkService } from './network/index.js';
 import { VolumeService } from './volumes/index.js';
+import { Builder, unmountUnder } from './build/index.js';
 import { ConmonRuntime, buildSpec, hostRlimits, prepareHost, resolveUser, detectHostFacts } from './runtime/index.js';
 
 export interface EngineOptions {
@@ -42,6 +43,7 @@ export interface Engine {
   readonly distribution: Distribution;
   readonly events: MemoryEventBus;
   readonly containers: Containers;
+  readonly builder: Builder;
   readonly networks: NetworkService;
   readonly volumes: VolumeService;
   readonly cgroupVersion: 1 | 2;
@@ -56,6 +58,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   await fsp.chmod(dataRoot, 0o711);
   await fsp.mkdir(execRoot, { recursive: true, mode: 0o700 });
   const tmpDir = join(dataRoot, 'tmp');
+  await unmountUnder(tmpDir); // build workspaces a crash left mounted
   await fsp.rm(tmpDir, { recursive: true, force: true });
   await fsp.mkdir(tmpDir, { recursive: true, mode: 0o700 });
 
@@ -106,9 +109,17 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   }, (rootfs, user) => resolveUser(rootfs, user));
   volumes.setUsers((name) => containers.list({ all: true }).filter((r) => r.mounts?.some((m) => m.Type === 'volume' && m.Name === name)).map((r) => r.id));
   await containers.init();
+  const builder = new Builder({
+    dataRoot, execRoot, content, snapshots, images, log: log.child({ svc: 'build' }),
+    pull: async (reference, status, signal) => {
+      await distribution.pull({ reference, ...(signal ? { signal } : {}) }, (p) => { if (p.status && !p.id) status(p.status); });
+    },
+  });
+  await builder.init();
+  images.addPinned(() => builder.pinnedSnapshots());
 
   return {
-    dataRoot, execRoot, id: meta.id, name: hostname(), content, snapshots, images, distribution, events, containers, networks, volumes, cgroupVersion: host.cgroupVersion,
+    dataRoot, execRoot, id: meta.id, name: hostname(), content, snapshots, images, distribution, events, containers, builder, networks, volumes, cgroupVersion: host.cgroupVersion,
     startedAt: new Date(),
     close: async () => { containers.close(); distribution.close(); networks.close(); },
   };

@@ -104,6 +104,7 @@ export const ERROR_CODES: Readonly<Record<string, string>> = {
   PETI_ERR_UNSAFE_ARCHIVE: 'an archive entry would escape its root or exceed a limit',
   PETI_ERR_DIGEST_MISMATCH: 'content does not match its digest',
   PETI_ERR_DAEMON_LOCKED: 'another daemon holds the data root',
+  PETI_ERR_BUILD_STEP_FAILED: 'a RUN step of a build exited with a non-zero code',
 };
 
 /** Status for any thrown value; the single mapping the API uses. */

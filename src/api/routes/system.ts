@@ -88,7 +88,7 @@ export function systemRoutes(engine: Engine): Route[] {
           Containers: await Promise.all(ctrs.map(async (c) => containerSummary(c, await engine.containers.sizeRw(c.id)))),
           Volumes: await Promise.all(engine.volumes.list().map(async (v) => volumeJson(v, engine.volumes.mountpoint(v.name),
             { Size: await engine.volumes.usage(v.name), RefCount: engine.volumes.refs(v.name).length }))),
-          BuildCache: [],
+          BuildCache: engine.builder.usage(),
         });
       },
     },

@@ -4,7 +4,7 @@ import {
   checkDestination, contextPath, isRemoteSource, matchesSource, parseChmod, parseChown, resolveDestination, sourcePattern,
   targetPath,
 } from './copy-sources.js';
-import { goMatch } from './go-path.js';
+import { goMatch } from '../../lib/dockerignore/index.js';
 
 test('sources stay inside the context: cleaned against it as root', () => {
   assert.equal(contextPath('../x'), 'x');

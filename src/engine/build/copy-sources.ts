@@ -1,5 +1,5 @@
 import { InvalidArgument } from '../../lib/errors.js';
-import { cleanPath, goMatch, hasWildcards } from './go-path.js';
+import { cleanPath, goMatch, hasWildcards } from '../../lib/dockerignore/index.js';
 
 /**
  * Path rules of COPY/ADD, without touching the filesystem: sources are confined to the context (Docker cleans them

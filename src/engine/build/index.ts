@@ -11,11 +11,20 @@ export { expand, expandDetailed, expandHeredocBody, expandWords } from './expand
 export type { EnvSource, ExpandOptions, ExpandResult } from './expand.js';
 export { formatPlatform, platformArgs, PROXY_ARGS, resolveStageArg, resolveStages } from './stages.js';
 export type { BuildPlan, Platform, ResolvedStage, ResolveOptions, StageBase, StageDependency } from './stages.js';
-export { buildFilesToRemove, createMatcher, patternsForContextUpload, readDockerignore } from './dockerignore.js';
-export type { IgnoreMatcher } from './dockerignore.js';
+export { buildFilesToRemove, createMatcher, patternsForContextUpload, readDockerignore } from '../../lib/dockerignore/index.js';
+export type { IgnoreMatcher } from '../../lib/dockerignore/index.js';
 export {
   checkDestination, contextPath, isRemoteSource, matchesSource, parseChmod, parseChown, resolveDestination,
   sourcePattern, targetPath,
 } from './copy-sources.js';
 export type { Chown, Destination, IdSpec, SourcePattern } from './copy-sources.js';
-export { cleanPath, goMatch, hasWildcards } from './go-path.js';
+export { cleanPath, goMatch, hasWildcards } from '../../lib/dockerignore/index.js';
+export { Builder } from './builder.js';
+export type { BuilderDeps, BuildCacheUsage } from './builder.js';
+export type { BuildEvent, BuildEventFn, BuildOptions, BuildResult } from './events.js';
+export { commitContainer } from './commit.js';
+export { StepFailed } from './executor.js';
+export type { CommitDeps, CommitOptions } from './commit.js';
+export { BuildContext } from './context.js';
+export { cacheKey } from './cache.js';
+export { unmountUnder } from './rootfs.js';

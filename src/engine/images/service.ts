@@ -42,6 +42,7 @@ export class LocalImageService implements ImageService {
   /** Serialises every change to records, refs and GC. */
   readonly lock = new Mutex();
   private users: ImageUsers = { containersUsing: () => [], pinnedSnapshots: () => [] };
+  private readonly extraPins: (() => string[])[] = [];
   /** Blobs written by operations in flight: GC must not collect them (a lease). */
   private readonly leased = new Map<Digest, number>();
 
@@ -56,6 +57,11 @@ export class LocalImageService implements ImageService {
 
   setUsers(u: ImageUsers): void {
     this.users = u;
+  }
+
+  /** More snapshot roots from another service (the build cache): GC keeps them and their parents. */
+  addPinned(fn: () => string[]): void {
+    this.extraPins.push(fn);
   }
 
   lease(digests: Iterable<Digest>): () => void {
@@ -241,7 +247,7 @@ export class LocalImageService implements ImageService {
   async gcLocked(): Promise<number> {
     const live = markLive({
       images: [...this.store.records.values()],
-      pinnedSnapshots: this.users.pinnedSnapshots(),
+      pinnedSnapshots: [...this.users.pinnedSnapshots(), ...this.extraPins.flatMap((f) => f())],
       leased: [...this.leased.keys()],
     });
     let reclaimed = 0;

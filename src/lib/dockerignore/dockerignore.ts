@@ -1,4 +1,4 @@
-import { InvalidArgument } from '../../lib/errors.js';
+import { InvalidArgument } from '../errors.js';
 import { BadPattern, cleanPath, goMatch } from './go-path.js';
 
 /**
