@@ -96,7 +96,7 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
     ...body,
     Hostname: hostname,
     Domainname: body.Domainname ?? '',
-    User: body.User ?? ic.User ?? '',
+    User: body.User || ic.User || '', // Docker's merge: an empty User in the create body means the image's
     AttachStdin: body.AttachStdin ?? false,
     AttachStdout: body.AttachStdout ?? false,
     AttachStderr: body.AttachStderr ?? false,
