@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { InvalidArgument } from '../../lib/errors.js';
 import { createMatcher, patternsForContextUpload, readDockerignore } from '../../lib/dockerignore/index.js';
 import { sniff } from '../../lib/compression.js';
@@ -198,7 +198,9 @@ async function runBuild(cli: Cli, p: Parameters<Command['run']>[1]): Promise<num
     dockerfile = extra ? extra.name : rel;
     body = await contextTar(dir, { ...(rel ? { rel } : {}), ...(extra ? { extra } : {}) });
   }
-  body.on('data', (c: Buffer) => { sent += c.length; });
+  // count what is sent without taking data from the request (a plain 'data' listener would start the flow early)
+  const counted = body.pipe(new Transform({ transform(c: Buffer, _e, cb) { sent += c.length; cb(null, c); } }));
+  body.on('error', (e) => counted.destroy(e));
 
   const buildArgs: Record<string, string | null> = {};
   for (const a of list(p, 'build-arg')) {
@@ -217,7 +219,7 @@ async function runBuild(cli: Cli, p: Parameters<Command['run']>[1]): Promise<num
       target: str(p, 'target'), nocache: bool(p, 'no-cache') || undefined, pull: bool(p, 'pull') || undefined, q: quiet || undefined,
       rm: true, networkmode: str(p, 'network'), platform: str(p, 'platform'), version: '1',
     },
-    raw: body, headers: { 'Content-Type': 'application/x-tar' },
+    raw: counted, headers: { 'Content-Type': 'application/x-tar' },
   });
 
   const tty = !quiet && (progress === 'tty' || (progress === 'auto' && cli.err === process.stderr && process.stderr.isTTY === true));
