@@ -15,7 +15,8 @@ const common = {
   external: ['node-unix-socket'],
 };
 await Promise.all([
-  build({ ...common, entryPoints: { peti: 'src/cli/main.ts' }, outdir: 'dist' }),
+  // The CLI is split: each command module is its own chunk, loaded only when its command runs.
+  build({ ...common, entryPoints: { peti: 'src/cli/main.ts' }, outdir: 'dist', splitting: true, chunkNames: 'chunks/[name]-[hash]' }),
   build({ ...common, entryPoints: { petid: 'src/daemon/main.ts' }, outdir: 'dist' }),
   build({ ...common, entryPoints: { 'apply-worker': 'src/engine/snapshots/apply-worker.ts' }, outdir: 'dist' }),
   build({ ...common, entryPoints: { 'peti-registry': 'src/registry/main.ts' }, outdir: 'dist' }),

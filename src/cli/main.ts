@@ -1,21 +1,13 @@
 import { EngineClient, resolveHost } from '../client/index.js';
 import { InvalidArgument, PetiError, Unavailable, messageOf } from '../lib/errors.js';
 import { parseFlags } from './args.js';
-import { buildCommands } from './commands/build.js';
-import { containersCommands } from './commands/containers.js';
-import { containerOpsCommands } from './commands/container-ops.js';
-import { imagesCommands } from './commands/images.js';
-import { registryCommands } from './commands/registry-client.js';
-import { registryCommand } from './commands/registry.js';
-import { systemCommands } from './commands/system.js';
-import { networksCommands } from './commands/networks.js';
-import { volumesCommands } from './commands/volumes.js';
+import { allCommands, commandsFor } from './registry-of-commands.js';
 import type { Cli, Command } from './types.js';
 import { PETI_CLI_VERSION } from './version.js';
 
-const commands: Command[] = [...systemCommands, ...imagesCommands, ...buildCommands, ...registryCommands, ...containersCommands, ...containerOpsCommands, ...volumesCommands, registryCommand, ...networksCommands];
 
-function findCommand(argv: string[]): { cmd: Command; rest: string[] } | undefined {
+async function findCommand(argv: string[]): Promise<{ cmd: Command; rest: string[] } | undefined> {
+  const commands = await commandsFor(argv[0] ?? '');
   // Longest command path first: `image ls` before `images`.
   for (const len of [2, 1]) {
     const key = argv.slice(0, len).join(' ');
@@ -25,7 +17,8 @@ function findCommand(argv: string[]): { cmd: Command; rest: string[] } | undefin
   return undefined;
 }
 
-function usage(): string {
+async function usage(): Promise<string> {
+  const commands = await allCommands();
   const lines = commands.map((c) => `  ${c.names[0]!.padEnd(16)}${c.description}`);
   return `Usage:  peti [OPTIONS] COMMAND\n\nA Docker-compatible container engine\n\nOptions:\n  -H, --host string   Daemon socket to connect to (default unix:///run/peti/peti.sock; PETI_HOST, DOCKER_HOST)\n  -v, --version       Print version information and quit\n\nCommands:\n${lines.join('\n')}\n`;
 }
@@ -42,7 +35,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`Peti version ${PETI_CLI_VERSION}\n`);
       return 0;
     } else if (a === '-h' || a === '--help') {
-      process.stdout.write(usage());
+      process.stdout.write(await usage());
       return 0;
     } else if (a === '-D' || a === '--debug') continue;
     else if (a === '-l' || a === '--log-level') i++;
@@ -50,10 +43,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const rest = argv.slice(i);
   if (rest.length === 0) {
-    process.stdout.write(usage());
+    process.stdout.write(await usage());
     return 0;
   }
-  const found = findCommand(rest);
+  const found = await findCommand(rest);
   if (!found) {
     process.stderr.write(`peti: '${rest[0]}' is not a peti command.\nSee 'peti --help'\n`);
     return 1;

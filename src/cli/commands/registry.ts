@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '../types.js';
@@ -13,7 +15,11 @@ export const registryCommand: Command = {
   flags: [],
   interspersed: false,
   async run(cli, p) {
-    const bundle = fileURLToPath(new URL('./peti-registry.js', import.meta.url));
+    // This module may run from dist/chunks/ (the CLI is split): find the bundle beside the entry script.
+    const entry = process.argv[1] ?? '';
+    const here = fileURLToPath(new URL('.', import.meta.url));
+    const candidates = [join(here, 'peti-registry.js'), join(here, '..', 'peti-registry.js'), join(dirname(entry), '..', 'dist', 'peti-registry.js')];
+    const bundle = candidates.find((c) => existsSync(c)) ?? candidates[0]!;
     const child = spawn(process.execPath, [bundle, ...p.args], { stdio: 'inherit' });
     const forward = (sig: NodeJS.Signals): void => { child.kill(sig); };
     process.on('SIGINT', forward);
