@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const BENCHES = ['unpack', 'save-load', 'cli-start', 'containers', 'container-ops', 'registry', 'build'];
+const BENCHES = ['unpack', 'save-load', 'cli-start', 'containers', 'container-ops', 'network', 'registry', 'build'];
 
 const args = process.argv.slice(2);
 if (args.includes('-h') || args.includes('--help')) {

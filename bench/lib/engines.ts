@@ -1,7 +1,7 @@
 /**
  * Engines for side-by-side benchmarks: Peti, Docker and Podman, each on its own temp roots, started one at a time
  * (never two together: the machine is small and shared), stopped by pid, and cleaned even on error: mounts under its
- * roots unmounted deepest first, dirs removed, and for Docker any host network state it changed put back.
+ * roots unmounted deepest first, dirs removed, and any host network state it changed put back.
  *
  * Use: `await withEngine('docker', async (e) => { await e.cli(['version']) })`; `availableEngines()` says which exist.
  */
@@ -246,16 +246,35 @@ async function stopChild(proc: ChildProcess, graceMs: number): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
-// Host network state (dockerd is started with --bridge=none --iptables=false ..., but we check rather than trust).
+// Host network state. Engines may change it (Docker and Podman with real networking: a bridge, iptables chains, a
+// FORWARD policy, ip_forward; Peti: its bridge and nft table): snapshot before, compare after, undo what the engine
+// made. Other work on this shared host changes things too (other petids' veths on peti0, their nft table): only what
+// `NetOwner` says is the engine's is undone; the rest is reported, never touched.
 
-interface HostNet {
-  links: string[];
-  ipForward: string;
-  ipv6Forward: string;
-  rules: Record<string, string[]>; // "iptables:filter" -> `-S` lines
+export interface HostNet {
+  /** Interface name -> its master ('' when none). */
+  links: Record<string, string>;
+  /** /proc/sys/net/<key> -> value ('' when absent). */
+  sysctls: Record<string, string>;
+  /** "iptables:filter" -> `iptables -S` lines. */
+  rules: Record<string, string[]>;
+  /** "iptables" / "ip6tables" -> `iptables-save` lines without comments and counters. */
+  save: Record<string, string[]>;
+  /** "ip filter" -> `nft list table ip filter`, counters blanked. */
+  nft: Record<string, string>;
+}
+
+/** What belongs to the engine under test: only that is undone. iptables and the sysctls always count as its. */
+export interface NetOwner {
+  link(name: string, master: string): boolean;
+  nftTable(table: string): boolean;
 }
 
 const TABLES = ['filter', 'nat', 'mangle', 'raw'];
+const SYSCTLS = ['ipv4/ip_forward', 'ipv6/conf/all/forwarding', 'ipv4/conf/all/route_localnet', 'ipv4/conf/default/route_localnet',
+  'bridge/bridge-nf-call-iptables', 'bridge/bridge-nf-call-ip6tables'];
+/** The nft tables iptables-nft makes (Docker's and netavark's chains live there). */
+const IPTABLES_NFT = /^(ip|ip6|inet) (filter|nat|mangle|raw|security)$/;
 
 function readSys(p: string): string {
   try {
@@ -265,18 +284,39 @@ function readSys(p: string): string {
   }
 }
 
-function snapshotHostNet(): HostNet {
-  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout
-    .split('\n').map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1]).filter((x): x is string => !!x).sort();
+function hasTool(tool: string): boolean {
+  return !!which(tool) || existsSync(`/usr/sbin/${tool}`);
+}
+
+export function snapshotHostNet(): HostNet {
+  const links: Record<string, string> = {};
+  for (const l of spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout.split('\n')) {
+    const name = /^\d+:\s+([^:@\s]+)/.exec(l)?.[1];
+    if (name) links[name] = / master (\S+)/.exec(l)?.[1] ?? '';
+  }
+  const sysctls: Record<string, string> = {};
+  for (const k of SYSCTLS) sysctls[k] = readSys(`/proc/sys/net/${k}`);
   const rules: Record<string, string[]> = {};
+  const save: Record<string, string[]> = {};
   for (const tool of ['iptables', 'ip6tables']) {
-    if (!which(tool) && !existsSync(`/usr/sbin/${tool}`)) continue;
+    if (!hasTool(tool)) continue;
     for (const t of TABLES) {
       const r = spawnSync(tool, ['-w', '-t', t, '-S'], { encoding: 'utf8' });
       rules[`${tool}:${t}`] = r.status === 0 ? r.stdout.split('\n').filter(Boolean) : [];
     }
+    save[tool] = spawnSync(`${tool}-save`, [], { encoding: 'utf8' }).stdout.split('\n')
+      .filter((l) => l && !l.startsWith('#')).map((l) => l.replace(/ \[\d+:\d+\]$/, ''));
   }
-  return { links, ipForward: readSys('/proc/sys/net/ipv4/ip_forward'), ipv6Forward: readSys('/proc/sys/net/ipv6/conf/all/forwarding'), rules };
+  const nft: Record<string, string> = {};
+  if (hasTool('nft')) {
+    for (const l of spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' }).stdout.split('\n')) {
+      const t = /^table (\S+ \S+)$/.exec(l.trim())?.[1];
+      if (!t) continue;
+      nft[t] = spawnSync('nft', ['list', 'table', ...t.split(' ')], { encoding: 'utf8' }).stdout
+        .replace(/counter packets \d+ bytes \d+/g, 'counter');
+    }
+  }
+  return { links, sysctls, rules, save, nft };
 }
 
 /** Split an `iptables -S` line into words (it double-quotes words with spaces). */
@@ -286,34 +326,68 @@ function splitRule(line: string): string[] {
   return out;
 }
 
-/** Put back whatever changed between two snapshots; returns what was changed (empty when the host was left alone). */
-function restoreHostNet(before: HostNet, after: HostNet): string[] {
+/** The FORWARD policy as iptables-save shows it ("ACCEPT (no filter table)" when iptables has none). */
+export function forwardPolicy(s: HostNet): string {
+  return (s.save.iptables ?? []).find((l) => l.startsWith(':FORWARD '))?.split(' ')[1] ?? 'ACCEPT (no filter table)';
+}
+
+/**
+ * Differences between two snapshots, split into the engine's (by `owner`; iptables and sysctls always) and other
+ * work's. Empty `ours` means the host is as it was, as far as this engine goes.
+ */
+export function hostNetChanges(before: HostNet, after: HostNet, owner: NetOwner): { ours: string[]; others: string[] } {
+  const ours: string[] = [];
+  const others: string[] = [];
+  const linkLine = (n: string, m: string): string => `${n}${m ? ` (master ${m})` : ''}`;
+  for (const [n, m] of Object.entries(after.links)) {
+    if (!(n in before.links)) (owner.link(n, m) ? ours : others).push(`link ${linkLine(n, m)} added`);
+  }
+  for (const [n, m] of Object.entries(before.links)) {
+    if (!(n in after.links)) (owner.link(n, m) ? ours : others).push(`link ${linkLine(n, m)} removed`);
+  }
+  for (const k of SYSCTLS) if (before.sysctls[k] !== after.sysctls[k]) ours.push(`net.${k.replace(/\//g, '.')} ${before.sysctls[k]} -> ${after.sysctls[k]}`);
+  for (const tool of Object.keys({ ...before.save, ...after.save })) {
+    const b = before.save[tool] ?? [];
+    const a = after.save[tool] ?? [];
+    const added = a.filter((l) => !b.includes(l));
+    const removed = b.filter((l) => !a.includes(l));
+    if (added.length || removed.length) ours.push(`${tool}-save: ${[...added.map((l) => `+${l}`), ...removed.map((l) => `-${l}`)].join(', ')}`);
+  }
+  for (const t of Object.keys({ ...before.nft, ...after.nft })) {
+    if (before.nft[t] === after.nft[t]) continue;
+    const what = !(t in before.nft) ? 'added' : !(t in after.nft) ? 'removed' : 'changed';
+    (owner.nftTable(t) || IPTABLES_NFT.test(t) ? ours : others).push(`nft table ${t} ${what}`);
+  }
+  return { ours, others };
+}
+
+/** Put back what the engine changed between two snapshots; returns what was done (empty when nothing was needed). */
+export function restoreHostNet(before: HostNet, after: HostNet, owner: NetOwner): string[] {
   const changes: string[] = [];
-  for (const l of after.links) {
-    if (!before.links.includes(l)) {
-      changes.push(`link ${l} added: deleted`);
-      spawnSync('ip', ['link', 'del', l]);
+  // Its links: veths first, then the bridges they hang on.
+  const added = Object.entries(after.links).filter(([n, m]) => !(n in before.links) && owner.link(n, m));
+  for (const [n] of [...added.filter(([, m]) => m), ...added.filter(([, m]) => !m)]) {
+    changes.push(`link ${n} added: deleted`);
+    spawnSync('ip', ['link', 'del', n]);
+  }
+  for (const k of SYSCTLS) {
+    const b = before.sysctls[k] ?? '';
+    if (after.sysctls[k] !== b && b !== '' && after.sysctls[k] !== '') {
+      changes.push(`net.${k.replace(/\//g, '.')} ${b} -> ${after.sysctls[k]}: restored`);
+      writeFileSync(`/proc/sys/net/${k}`, b);
     }
-  }
-  if (after.ipForward !== before.ipForward && before.ipForward !== '') {
-    changes.push(`ip_forward ${before.ipForward} -> ${after.ipForward}: restored`);
-    writeFileSync('/proc/sys/net/ipv4/ip_forward', before.ipForward);
-  }
-  if (after.ipv6Forward !== before.ipv6Forward && before.ipv6Forward !== '') {
-    changes.push(`ipv6 forwarding ${before.ipv6Forward} -> ${after.ipv6Forward}: restored`);
-    writeFileSync('/proc/sys/net/ipv6/conf/all/forwarding', before.ipv6Forward);
   }
   for (const [key, lines] of Object.entries(after.rules)) {
     const [tool, table] = key.split(':') as [string, string];
     const old = new Set(before.rules[key] ?? []);
-    const added = lines.filter((l) => !old.has(l));
-    if (added.length === 0) continue;
+    const new_ = lines.filter((l) => !old.has(l));
+    if (new_.length === 0) continue;
     // Rules first (they may jump to new chains), then policies, then the new chains themselves.
-    for (const l of added.filter((x) => x.startsWith('-A '))) {
+    for (const l of new_.filter((x) => x.startsWith('-A '))) {
       changes.push(`${tool} -t ${table} ${l}: deleted`);
       spawnSync(tool, ['-w', '-t', table, '-D', ...splitRule(l).slice(1)]);
     }
-    for (const l of added.filter((x) => x.startsWith('-P '))) {
+    for (const l of new_.filter((x) => x.startsWith('-P '))) {
       const chain = splitRule(l)[1] as string;
       const prev = (before.rules[key] ?? []).find((x) => x.startsWith(`-P ${chain} `));
       if (prev) {
@@ -321,14 +395,29 @@ function restoreHostNet(before: HostNet, after: HostNet): string[] {
         spawnSync(tool, ['-w', '-t', table, ...splitRule(prev)]);
       }
     }
-    for (const l of added.filter((x) => x.startsWith('-N '))) {
+    for (const l of new_.filter((x) => x.startsWith('-N '))) {
       const chain = splitRule(l)[1] as string;
       changes.push(`${tool} -t ${table} chain ${chain}: removed`);
       spawnSync(tool, ['-w', '-t', table, '-F', chain]);
       spawnSync(tool, ['-w', '-t', table, '-X', chain]);
     }
   }
+  // nft tables the engine (or iptables-nft on its behalf) created: gone entirely. Emptied iptables-nft tables stay
+  // behind after the rules above are deleted, with their base chains hooked in: deleted too.
+  for (const t of Object.keys(after.nft)) {
+    if (t in before.nft || !(owner.nftTable(t) || IPTABLES_NFT.test(t))) continue;
+    changes.push(`nft table ${t} added: deleted`);
+    spawnSync('nft', ['delete', 'table', ...t.split(' ')]);
+  }
   return changes;
+}
+
+/** Restore, check again, and say what was done and what could not be undone. */
+export function undoHostNet(what: string, before: HostNet, owner: NetOwner): void {
+  const changes = restoreHostNet(before, snapshotHostNet(), owner);
+  if (changes.length) console.log(`${what}: host network state changed, undone:\n  ${changes.join('\n  ')}`);
+  const still = hostNetChanges(before, snapshotHostNet(), owner).ours;
+  if (still.length) console.log(`${what}: WARNING: could not undo: ${still.join('; ')}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -360,6 +449,8 @@ export interface Engine {
   shimComm: string;
   /** Pids of those processes that belong to this engine's containers. */
   shimPids(): number[];
+  /** What of the host's network is this engine's (its bridge, veths, tables): set when it has networking. */
+  netOwner?: NetOwner;
   stop(): Promise<void>;
 }
 
@@ -447,6 +538,36 @@ function spawnDaemon(cmd: string, args: string[], logFile: string, env: Record<s
   }
 }
 
+/** IPv4 routes and addresses of the host as [base, mask] pairs, to pick subnets that collide with nothing. */
+function hostNets(): [number, number][] {
+  const out: [number, number][] = [];
+  const ip = (s: string): number => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  const text = spawnSync('ip', ['-o', '-4', 'route', 'show', 'table', 'all'], { encoding: 'utf8' }).stdout +
+    spawnSync('ip', ['-o', '-4', 'addr'], { encoding: 'utf8' }).stdout;
+  for (const m of text.matchAll(/(?:^|\s)(\d+\.\d+\.\d+\.\d+)(?:\/(\d+))?/gm)) {
+    const bits = m[2] === undefined ? 32 : Number(m[2]);
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    out.push([(ip(m[1] as string) & mask) >>> 0, mask]);
+  }
+  return out;
+}
+
+/** A free `10.A.B.0/24` for an engine's bridge (A in 200..249), given as its first three octets "10.A.B". */
+export function freeSubnet24(seed: number): string {
+  const nets = hostNets();
+  for (let i = 0; i < 12_800; i++) {
+    const k = (seed + i * 7919) % 12_800;
+    const a = 200 + Math.floor(k / 256);
+    const b = k % 256;
+    const base = ((10 << 24) | (a << 16) | (b << 8)) >>> 0;
+    const mask = 0xffffff00;
+    if (!nets.some(([nb, nm]) => ((base & nm) >>> 0) === nb || ((nb & mask) >>> 0) === base)) return `10.${a}.${b}`;
+  }
+  throw new Error('no free 10.200-249.x.0/24 subnet on this host');
+}
+
+let bridgeSerial = 0;
+
 async function startPeti(): Promise<Engine> {
   // A short name: conmon's exec attach socket, even through its `<exec-root>/socket/<64-hex id>/attach` link, must fit
   // in sun_path (108 bytes); under /tmp/peti-bench-peti-XXXXXX/exec that link is 110 and `exec` fails.
@@ -454,22 +575,36 @@ async function startPeti(): Promise<Engine> {
   const socket = join(dir, 'peti.sock');
   const host = `unix://${socket}`;
   const logFile = join(dir, 'petid.log');
+  // Its own bridge and subnet, hence its own nft table `ip peti_<bridge>`: on the default peti0 it would share the
+  // table `ip peti` with every other petid on this host, and each rebuilds that table from its own records (dropping
+  // the others' published ports). Both are deleted after it stops.
+  const bridge = `pb${process.pid.toString(36)}${bridgeSerial++}`;
+  const table = `ip peti_${bridge.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+  const owner: NetOwner = { link: (n, m) => n === bridge || m === bridge, nftTable: (t) => t === table };
+  const before = snapshotHostNet();
   let proc: ChildProcess | undefined;
   const stop = async (): Promise<void> => {
     try {
       if (proc) await stopChild(proc, 20_000);
     } finally {
-      removeTree(dir);
+      try {
+        undoHostNet('peti', before, owner);
+      } finally {
+        removeTree(dir);
+      }
     }
   };
   try {
-    const args = [PETID, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', host, '--log-level', 'warn'];
+    const bip = `${freeSubnet24(process.pid + bridgeSerial * 131)}.1/24`;
+    const args = [PETID, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', host, '--log-level', 'warn',
+      '--bridge', bridge, '--bip', bip];
     proc = spawnDaemon(process.execPath, args, logFile);
     await waitReady(socket, proc, 'petid', logFile);
     const p = proc;
     const e = makeEngine('peti', dir, PETI, [], { PETI_HOST: host }, logFile, () => (p.pid !== undefined && alive(p.pid) ? [p.pid] : []), 'petid', 'conmon', stop);
     e.version = (await e.cli(['--version'])).stdout.trim();
     e.setup = [`built from this tree (npm run build), run from a copy of bin/ and dist/ in ${BUILD}; started: ${showCommand('node', args)} &`];
+    e.netOwner = owner;
     await settleAndMeasure(e);
     return e;
   } catch (err) {
@@ -499,7 +634,14 @@ function removeLeftovers(existedBefore: Set<string>): string[] {
   return removed;
 }
 
-async function startDocker(): Promise<Engine> {
+/** Docker's links: its default bridge, user networks' br-*, and the veths on them. */
+const DOCKER_NET: NetOwner = {
+  link: (n, m) => n === 'docker0' || m === 'docker0' || n.startsWith('br-') || m.startsWith('br-'),
+  nftTable: () => false, // only through iptables-nft (its tables count as the engine's anyway)
+};
+
+async function startDocker(opts: EngineOptions): Promise<Engine> {
+  if (opts.network && existsSync('/sys/class/net/docker0')) throw new Error('docker0 exists already: another dockerd runs here; not starting one with networking');
   const dir = mkdtempSync(join(tmpdir(), 'peti-bench-docker-'));
   const socket = join(dir, 'docker.sock');
   const host = `unix://${socket}`;
@@ -520,10 +662,7 @@ async function startDocker(): Promise<Engine> {
       }
     } finally {
       try {
-        const changes = restoreHostNet(before, snapshotHostNet());
-        if (changes.length) console.log(`docker: host network state changed, undone:\n  ${changes.join('\n  ')}`);
-        const still = restoreHostNet(before, snapshotHostNet());
-        if (still.length) console.log(`docker: WARNING: could not undo: ${still.join('; ')}`);
+        undoHostNet('docker', before, DOCKER_NET);
       } finally {
         const removed = removeLeftovers(existedBefore);
         if (removed.length) console.log(`docker: removed what dockerd left outside its roots: ${removed.join(', ')}`);
@@ -540,7 +679,10 @@ async function startDocker(): Promise<Engine> {
       '--exec-root', join(dir, 'exec'),
       '--host', host,
       '--pidfile', join(dir, 'dockerd.pid'),
-      '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false',
+      // Networked: Docker's real default bridge (docker0, iptables NAT, docker-proxy for published ports) on a subnet
+      // no one else here uses; all it changes on the host is undone at stop. Otherwise none of it.
+      ...(opts.network ? ['--bip', `${freeSubnet24(process.pid + 4001)}.1/24`, '--ip6tables=false']
+        : ['--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false']),
       '--log-level', 'warn',
     ];
     proc = spawnDaemon('dockerd', args, logFile);
@@ -554,8 +696,9 @@ async function startDocker(): Promise<Engine> {
     e.setup = [
       `dockerd: ${debianPackageOf(which('dockerd'))} (apt-get install docker.io); containerd: ${debianPackageOf(which('containerd'))}; default runtime ${runtime}`,
       `docker client: ${which('docker')} (${debianPackageOf(which('docker'))})`,
-      `started (no systemd here; the bridge, iptables and ip_forward off so it leaves the host's network alone): ${showCommand('dockerd', args)} &   (daemon.json: {})`,
+      `started (no systemd here; ${opts.network ? 'with its bridge networking: host network state restored after' : "the bridge, iptables and ip_forward off so it leaves the host's network alone"}): ${showCommand('dockerd', args)} &   (daemon.json: {})`,
     ];
+    e.netOwner = DOCKER_NET;
     await settleAndMeasure(e);
     return e;
   } catch (err) {
@@ -570,11 +713,19 @@ async function startDocker(): Promise<Engine> {
  */
 const PODMAN_LEFTOVERS = ['/run/containers/networks', '/run/containers/storage', '/run/containers', '/run/libpod', '/var/lib/containers'];
 
-async function startPodman(): Promise<Engine> {
+/** Podman's links: netavark's podman0 (or CNI's cni-podman0) and the veths on it. */
+const PODMAN_NET: NetOwner = {
+  link: (n, m) => [n, m].some((x) => /^(cni-)?podman\d+$/.test(x)),
+  nftTable: () => false, // netavark 1.4 writes iptables (its tables count as the engine's anyway)
+};
+
+async function startPodman(opts: EngineOptions): Promise<Engine> {
+  if (opts.network && existsSync('/sys/class/net/podman0')) throw new Error('podman0 exists already: not starting Podman with networking');
   const dir = mkdtempSync(join(tmpdir(), 'peti-bench-podman-'));
   const conf = join(dir, 'containers.conf');
   const global = ['--root', join(dir, 'root'), '--runroot', join(dir, 'run')];
   const existedBefore = new Set(PODMAN_LEFTOVERS.filter((p) => existsSync(p)));
+  const before = opts.network ? snapshotHostNet() : undefined;
   const stop = async (): Promise<void> => {
     try {
       // Daemonless: nothing to stop; let podman unmount its storage, then make sure.
@@ -589,7 +740,11 @@ async function startPodman(): Promise<Engine> {
         removed.push(p);
       }
       if (removed.length) console.log(`podman: removed what it left outside its roots: ${removed.join(', ')}`);
-      removeTree(dir);
+      try {
+        if (before) undoHostNet('podman', before, PODMAN_NET);
+      } finally {
+        removeTree(dir);
+      }
     }
   };
   try {
@@ -597,14 +752,16 @@ async function startPodman(): Promise<Engine> {
       '[containers]',
       // This host refuses rlimits above its hard limits (DESIGN.md §8); Podman's default asks for 1048576.
       'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]',
-      // No bridge: netavark would add iptables rules and a podman0 link to a host whose tests use their own.
-      'netns = "none"',
+      // No bridge unless asked for: netavark adds iptables rules and a podman0 link (undone at stop), and its default
+      // subnet 10.88.0.0/16 is Peti's default too: networked, it gets a free /24 instead.
+      ...(opts.network ? [] : ['netns = "none"']),
       '[engine]',
       'cgroup_manager = "cgroupfs"',
       'events_logger = "file"',
       `tmp_dir = "${join(dir, 'tmp')}"`,
       '[network]',
       `network_config_dir = "${join(dir, 'networks')}"`,
+      ...(opts.network ? ['network_backend = "netavark"', `default_subnet = "${freeSubnet24(process.pid + 8009)}.0/24"`] : []),
       '',
     ].join('\n');
     writeFileSync(conf, confText);
@@ -616,6 +773,7 @@ async function startPodman(): Promise<Engine> {
       `run as: ${showCommand('podman', global, { CONTAINERS_CONF: conf })} ...   (no daemon)`,
       `containers.conf: ${confText.trim().split('\n').join('; ')}`,
     ];
+    if (opts.network) e.netOwner = PODMAN_NET;
     return e;
   } catch (err) {
     await stop();
@@ -623,11 +781,19 @@ async function startPodman(): Promise<Engine> {
   }
 }
 
-export async function startEngine(name: EngineName): Promise<Engine> {
+export interface EngineOptions {
+  /**
+   * Real bridge networking for Docker and Podman (default off: the other benches keep the host's network out of
+   * their numbers and alone). Peti always has its own bridge and subnet. What an engine changes is undone at stop.
+   */
+  network?: boolean;
+}
+
+export async function startEngine(name: EngineName, opts: EngineOptions = {}): Promise<Engine> {
   switch (name) {
     case 'peti': return startPeti();
-    case 'docker': return startDocker();
-    case 'podman': return startPodman();
+    case 'docker': return startDocker(opts);
+    case 'podman': return startPodman(opts);
   }
 }
 
@@ -635,7 +801,7 @@ export async function startEngine(name: EngineName): Promise<Engine> {
 let running: EngineName | undefined;
 
 /** Start an engine, run fn, and always stop and clean it, also on error or Ctrl-C. */
-export async function withEngine<T>(name: EngineName, fn: (e: Engine) => Promise<T>): Promise<T> {
+export async function withEngine<T>(name: EngineName, fn: (e: Engine) => Promise<T>, opts: EngineOptions = {}): Promise<T> {
   if (running) throw new Error(`bench bug: ${name} started while ${running} still runs`);
   running = name;
   let e: Engine | undefined;
@@ -645,7 +811,7 @@ export async function withEngine<T>(name: EngineName, fn: (e: Engine) => Promise
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    e = await startEngine(name);
+    e = await startEngine(name, opts);
     return await fn(e);
   } catch (err) {
     const tail = e?.logTail(20);
