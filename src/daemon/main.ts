@@ -32,7 +32,7 @@ Options:
                           Allow plain HTTP and unverified TLS for this registry (repeatable;
                           127.0.0.0/8, ::1 and localhost always are)
       --bridge NAME       Linux bridge of the default network (default peti0)
-      --bip CIDR          Gateway address and prefix of the default network (default 10.88.0.1/16)
+      --bip CIDR          Gateway address and prefix of the default network (default 10.99.0.1/16; Docker uses 172.17.0.0/16 and Podman 10.88.0.0/16)
   -v, --version           Print the version and exit
   -h, --help              Print this help
 
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
       'default-runtime': { type: 'string', default: 'crun' },
       'insecure-registry': { type: 'string', multiple: true, default: [] },
       bridge: { type: 'string', default: 'peti0' },
-      bip: { type: 'string', default: '10.88.0.1/16' },
+      bip: { type: 'string', default: '10.99.0.1/16' },
       version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },

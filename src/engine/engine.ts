@@ -111,6 +111,22 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   await containers.init();
   const builder = new Builder({
     dataRoot, execRoot, content, snapshots, images, log: log.child({ svc: 'build' }),
+    // RUN steps on the default bridge, like `docker build`'s default network: an address, NAT and DNS settings.
+    sandbox: {
+      enter: async (id) => {
+        await networks.attach('bridge', { id, name: `build-${id.slice(0, 12)}` });
+        try {
+          return { netnsPath: (await networks.up(id, [])).sandboxKey };
+        } catch (e) {
+          await networks.detachAll(id);
+          throw e;
+        }
+      },
+      leave: async (id) => {
+        await networks.down(id).catch(() => undefined);
+        await networks.detachAll(id);
+      },
+    },
     pull: async (reference, status, signal) => {
       await distribution.pull({ reference, ...(signal ? { signal } : {}) }, (p) => { if (p.status && !p.id) status(p.status); });
     },

@@ -23,6 +23,7 @@ import { contextPath } from './copy-sources.js';
 import { parseDockerfile } from './dockerfile.js';
 import type { BuildEvent, BuildEventFn, BuildOptions, BuildResult } from './events.js';
 import { StageExecutor, type StepState } from './executor.js';
+import type { BuildNetwork, BuildSandbox } from './run.js';
 import { resolveStages } from './stages.js';
 
 export interface BuilderDeps {
@@ -32,6 +33,8 @@ export interface BuilderDeps {
   snapshots: Snapshotter;
   images: LocalImageService;
   log: Logger;
+  /** Namespaces on the default bridge for RUN steps (absent: `default` networking means none). */
+  sandbox?: BuildSandbox;
   /** Pull a base image from its registry (absent: `--pull` and missing bases answer an error). */
   pull?: (reference: string, status: (text: string) => void, signal?: AbortSignal) => Promise<void>;
 }
@@ -131,8 +134,8 @@ export class Builder {
     if (!['', 'default', 'bridge', 'none', 'host'].includes(netMode)) {
       throw new InvalidArgument(`network mode ${JSON.stringify(netMode)} is not supported for builds: use default, none or host`);
     }
-    // `default` is the daemon's default network; until bridge networking serves builds, that is none.
-    const network: 'none' | 'host' = netMode === 'host' ? 'host' : 'none';
+    // `default` is the daemon's default network, as for `docker run`: the bridge when this daemon has one.
+    const network: BuildNetwork = netMode === 'host' ? 'host' : netMode === 'none' ? 'none' : this.d.sandbox ? 'bridge' : 'none';
 
     const tmp = join(this.d.dataRoot, 'tmp', `build-${randomBytes(8).toString('hex')}`);
     const ctx = await BuildContext.receive(body, join(tmp, 'context'));
@@ -165,7 +168,7 @@ export class Builder {
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       const results = new Map<number, Promise<StepState>>();
       const deps = {
-        content: this.d.content, snapshots: this.d.snapshots, cache: this.cache, tmp, crunRoot: join(this.d.execRoot, 'build-crun'),
+        content: this.d.content, snapshots: this.d.snapshots, cache: this.cache, tmp, crunRoot: join(this.d.execRoot, 'build-crun'), ...(this.d.sandbox ? { sandbox: this.d.sandbox } : {}),
         cacheMountRoot: this.cacheMountRoot, cacheMountLocks: this.cacheMountLocks, cacheMountsInUse: this.cacheMountsInUse,
         hostRlimits: this.rlimits, host: this.host,
       };

@@ -23,7 +23,7 @@ import { parseDockerfile, parseRunMount } from './dockerfile.js';
 import type { BuildEventFn } from './events.js';
 import { expand, expandHeredocBody, expandWords } from './expand.js';
 import { commitWorkspace, missingStubs, openView, openWorkspace, discardWorkspace, type View } from './rootfs.js';
-import { runStep } from './run.js';
+import { runStep, type BuildNetwork, type BuildSandbox } from './run.js';
 import { PROXY_ARGS, resolveStageArg, type BuildPlan, type ResolvedStage } from './stages.js';
 import type { Instruction, RunInstruction, CopyInstruction, CommandLine } from './types.js';
 
@@ -53,6 +53,7 @@ export interface ExecutorDeps {
   cacheMountsInUse: Set<string>;
   hostRlimits: { nofile: number; nproc: number };
   host: HostFacts;
+  sandbox?: BuildSandbox;
 }
 
 export interface StageJob {
@@ -62,7 +63,7 @@ export interface StageJob {
   buildArgs: Record<string, string>;
   noCache: boolean;
   pull: boolean;
-  network: 'none' | 'host';
+  network: BuildNetwork;
   escapeToken: string;
   /** Step number of this stage's FROM. */
   firstStep: number;
@@ -405,7 +406,7 @@ export class StageExecutor {
       code = await runStep({
         id, rootfs: ws.root, bundle: join(this.d.tmp, `run-${id}`), crunRoot: this.d.crunRoot, args, env,
         user: this.cfg.User ?? '', workdir: this.cfg.WorkingDir || '/', mounts: dockerMounts, network,
-        hostRlimits: this.d.hostRlimits, host: this.d.host, output: (b) => this.job.emit({ type: 'output', data: b.toString('utf8') }),
+        hostRlimits: this.d.hostRlimits, host: this.d.host, ...(this.d.sandbox ? { sandbox: this.d.sandbox } : {}), output: (b) => this.job.emit({ type: 'output', data: b.toString('utf8') }),
         ...(this.job.signal ? { signal: this.job.signal } : {}),
       }).finally(() => fsp.rm(join(this.d.tmp, `run-${id}`), { recursive: true, force: true }));
     } catch (e) {

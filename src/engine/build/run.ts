@@ -9,7 +9,17 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { InvalidArgument } from '../../lib/errors.js';
 import { buildSpec, type DockerMount, type HostFacts } from '../runtime/index.js';
+
+export type BuildNetwork = 'none' | 'host' | 'bridge';
+
+/** A network namespace on the default bridge for one RUN step: address, veth, route, NAT like a container's. */
+export interface BuildSandbox {
+  enter(id: string): Promise<{ netnsPath: string }>;
+  /** Frees the namespace and the address; idempotent. */
+  leave(id: string): Promise<void>;
+}
 
 export interface RunStepOptions {
   id: string;
@@ -23,14 +33,16 @@ export interface RunStepOptions {
   user: string;
   workdir: string;
   mounts: DockerMount[];
-  network: 'none' | 'host';
+  network: BuildNetwork;
+  /** Gives a step a namespace on the daemon's default bridge (required for network 'bridge'). */
+  sandbox?: BuildSandbox;
   hostRlimits: { nofile: number; nproc: number };
   host: HostFacts;
   output: (data: Buffer) => void;
   signal?: AbortSignal;
 }
 
-async function etcFiles(bundle: string, id: string, network: 'none' | 'host'): Promise<{ hosts: string; hostname: string; resolvConf: string }> {
+async function etcFiles(bundle: string, id: string, network: BuildNetwork): Promise<{ hosts: string; hostname: string; resolvConf: string }> {
   const files = { hosts: join(bundle, 'hosts'), hostname: join(bundle, 'hostname'), resolvConf: join(bundle, 'resolv.conf') };
   const name = network === 'host' ? hostname() : id.slice(0, 12);
   const hostsText = network === 'host'
@@ -45,14 +57,25 @@ async function etcFiles(bundle: string, id: string, network: 'none' | 'host'): P
 /** Run the step's command; resolves with its exit code. Throws InvalidArgument for a bad user, workdir or mount. */
 export async function runStep(o: RunStepOptions): Promise<number> {
   await fsp.mkdir(o.bundle, { recursive: true, mode: 0o700 });
+  if (o.network === 'bridge' && !o.sandbox) throw new InvalidArgument('bridge networking is not available to this build');
   const files = await etcFiles(o.bundle, o.id, o.network);
-  const { spec } = await buildSpec({
-    id: o.id, rootfs: o.rootfs, image: {},
-    config: { Entrypoint: o.args, Cmd: [], Env: o.env, User: o.user, WorkingDir: o.workdir },
-    hostConfig: { Mounts: o.mounts, NetworkMode: o.network },
-    files, cgroupsPath: `/peti/${o.id}`, hostRlimits: o.hostRlimits, network: { mode: o.network }, host: o.host,
-  });
-  await fsp.writeFile(join(o.bundle, 'config.json'), JSON.stringify(spec));
+  const net = o.network === 'bridge' ? await o.sandbox!.enter(o.id) : undefined;
+  try {
+    const { spec } = await buildSpec({
+      id: o.id, rootfs: o.rootfs, image: {},
+      config: { Entrypoint: o.args, Cmd: [], Env: o.env, User: o.user, WorkingDir: o.workdir },
+      hostConfig: { Mounts: o.mounts, NetworkMode: o.network },
+      files, cgroupsPath: `/peti/${o.id}`, hostRlimits: o.hostRlimits,
+      network: net ? { mode: 'netns', netnsPath: net.netnsPath } : { mode: o.network === 'host' ? 'host' : 'none' }, host: o.host,
+    });
+    await fsp.writeFile(join(o.bundle, 'config.json'), JSON.stringify(spec));
+    return await crunRun(o);
+  } finally {
+    if (net) await o.sandbox!.leave(o.id);
+  }
+}
+
+function crunRun(o: RunStepOptions): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const child = spawn('crun', ['--root', o.crunRoot, 'run', '--bundle', o.bundle, o.id], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (d: Buffer) => o.output(d));

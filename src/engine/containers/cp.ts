@@ -173,7 +173,14 @@ export async function extractToDir(svc: ContainerService, resolveUser: UserResol
         throw err;
       }
     })();
-    const results = await Promise.allSettled([producer, applyLayer(w.stream, r.host, { whiteouts: false, compression: 'none' })]);
+    // If the extraction fails first, stop the producer too (it would wait forever on a stream nobody reads) and
+    // drop the rest of the upload.
+    const consumer = applyLayer(w.stream, r.host, { whiteouts: false, compression: 'none' }).catch((err: unknown) => {
+      w.destroy(err instanceof Error ? err : new Error(String(err)));
+      body.resume();
+      throw err;
+    });
+    const results = await Promise.allSettled([producer, consumer]);
     const failed = results.filter((x): x is PromiseRejectedResult => x.status === 'rejected').map((x) => x.reason as unknown);
     // The producer's own refusal (NoOverwriteDirNonDir, a bad entry) explains more than the consumer's broken pipe.
     const first = failed.find((e) => e instanceof PetiError) ?? failed[0];

@@ -83,10 +83,10 @@ export function newNetwork(req: CreateNetworkRequest, existing: NetworkRecord[])
   };
 }
 
-/** The predefined `bridge` network for `--bridge`/`--bip` (`10.88.0.1/16`: the gateway and the subnet in one). */
+/** The predefined `bridge` network for `--bridge`/`--bip` (`10.99.0.1/16`: the gateway and the subnet in one). */
 export function defaultBridgeIpam(bip: string): IpamConfig {
   const c = parseCidr(bip, true);
-  if (c.ip === c.base) throw new InvalidArgument(`--bip ${bip}: give the gateway address with the prefix, e.g. 10.88.0.1/16`);
+  if (c.ip === c.base) throw new InvalidArgument(`--bip ${bip}: give the gateway address with the prefix, e.g. 10.99.0.1/16`);
   return { Subnet: formatCidr(c), Gateway: intToIp(c.ip) };
 }
 

@@ -22,7 +22,7 @@ export interface NetworkServiceOptions {
   events: EventBus;
   /** Linux bridge of the default `bridge` network (`petid --bridge`, default peti0). */
   bridge?: string;
-  /** Gateway address and prefix of the default network (`petid --bip`, default 10.88.0.1/16). */
+  /** Gateway address and prefix of the default network (`petid --bip`, default 10.99.0.1/16). */
   bip?: string;
 }
 
@@ -53,7 +53,7 @@ export class NetworkService {
   constructor(private readonly o: NetworkServiceOptions) {
     this.store = new NetworkStore(join(o.dataRoot, 'networks'));
     this.defaultBridge = o.bridge ?? 'peti0';
-    this.bip = o.bip ?? '10.88.0.1/16';
+    this.bip = o.bip ?? '10.99.0.1/16';
     this.table = this.defaultBridge === 'peti0' ? 'peti' : `peti_${this.defaultBridge.replace(/[^a-zA-Z0-9_]/g, '_')}`;
     this.netnsDir = join(o.execRoot, 'netns');
   }

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import {
-  closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lstatSync, lutimesSync,
+  closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lchownSync, lstatSync, statSync, lutimesSync,
   mkdirSync, openSync, readdirSync, rmSync, symlinkSync, chmodSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -152,7 +152,7 @@ class Extractor {
     const rel = parts.join('/');
     if (rel === '') {
       if (h.type !== 'dir') throw unsafeArchive(`archive root entry ${JSON.stringify(h.name)} is not a directory`);
-      this.meta('', h, true, lstatSync(this.root));
+      this.meta('', h, true, statSync(this.root));
       return;
     }
     this.ensureDirs(parts.slice(0, -1), true);
@@ -328,7 +328,9 @@ export async function applyLayer(input: Readable, dir: string, opts: ApplyOption
       }
     },
   };
-  const st = lstatSync(dir);
+  // The target itself may be a magic link the caller chose on purpose (a running container's /proc/<pid>/root);
+  // only what lies below it is confined.
+  const st = statSync(dir);
   if (!st.isDirectory()) throw new InvalidArgument(`apply target ${dir} is not a directory`);
   const ex = new Extractor(dir, opts.whiteouts !== false, opts.maxEntries ?? DEFAULT_MAX_ENTRIES);
   try {
