@@ -2,6 +2,7 @@
  * Container verbs with docker's flags, output and exit codes: run, create, start, stop, kill, restart, rm, ps, logs,
  * exec, attach, wait, container inspect/prune, and the `container <verb>` aliases.
  */
+import { confirm } from '../confirm.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { copyOutput, readAll } from '../../client/index.js';
 import { InvalidArgument, NotFound, PetiError, messageOf } from '../../lib/errors.js';
@@ -290,25 +291,6 @@ function psRow(c: ContainerSummary, trunc: boolean): Record<string, string> {
   };
 }
 
-async function confirm(cli: Cli, question: string): Promise<boolean> {
-  cli.out.write(`${question} [y/N] `);
-  const line = await new Promise<string>((resolve) => {
-    let buf = '';
-    const onData = (d: Buffer): void => {
-      buf += d.toString();
-      if (buf.includes('\n')) done();
-    };
-    const done = (): void => {
-      cli.stdin.off('data', onData);
-      cli.stdin.off('end', done);
-      cli.stdin.pause();
-      resolve(buf);
-    };
-    cli.stdin.on('data', onData);
-    cli.stdin.on('end', done);
-  });
-  return /^\s*y(es)?\s*$/i.test(line);
-}
 
 /** A local problem (not a daemon answer): docker prints it bare and exits 1. */
 function fail(cli: Cli, message: string): number {

@@ -1,10 +1,11 @@
+import { confirm } from '../confirm.js';
 import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgument } from '../../lib/errors.js';
 import { bool, filtersJson, list, str } from '../args.js';
 import { ago, humanSize } from '../format/index.js';
 import { printInspect, printRows } from '../output.js';
-import type { Cli, Command } from '../types.js';
+import type { Command } from '../types.js';
 
 interface ImageSummary {
   Id: string; ParentId: string; RepoTags: string[] | null; RepoDigests: string[] | null; Created: number; Size: number;
@@ -24,25 +25,6 @@ function splitRepoTag(rt: string): [string, string] {
   return i > rt.lastIndexOf('/') ? [rt.slice(0, i), rt.slice(i + 1)] : [rt, '<none>'];
 }
 
-async function confirm(cli: Cli, question: string): Promise<boolean> {
-  cli.out.write(`${question} [y/N] `);
-  const line = await new Promise<string>((resolve) => {
-    let buf = '';
-    const onData = (d: Buffer): void => {
-      buf += d.toString();
-      if (buf.includes('\n')) done();
-    };
-    const done = (): void => {
-      cli.stdin.off('data', onData);
-      cli.stdin.off('end', done);
-      (cli.stdin as NodeJS.ReadableStream & { pause(): void }).pause();
-      resolve(buf);
-    };
-    cli.stdin.on('data', onData);
-    cli.stdin.on('end', done);
-  });
-  return /^\s*y(es)?\s*$/i.test(line);
-}
 
 export const imagesCommands: Command[] = [
   {
