@@ -4,6 +4,7 @@
  * any other entry is added when no lower layer has its path, else modified. Mount targets the runtime creates
  * (/etc/hosts, /dev, ...) are not changes, as in Docker, where an init layer holds them.
  */
+import { unescapeGetfattr } from '../../lib/fs-tree.js';
 import { spawn } from 'node:child_process';
 import { promises as fsp, type Stats } from 'node:fs';
 import { join } from 'node:path';
@@ -41,18 +42,6 @@ function opaqueDirs(upper: string): Promise<Set<string>> {
       resolve(set);
     });
   });
-}
-
-/** getfattr writes unusual bytes of file names as `\ooo`. */
-export function unescapeGetfattr(s: string): string {
-  const bytes: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    if (s[i] === '\\' && /^[0-7]{3}$/.test(s.slice(i + 1, i + 4))) {
-      bytes.push(parseInt(s.slice(i + 1, i + 4), 8));
-      i += 3;
-    } else bytes.push(...Buffer.from(s[i]!, 'utf8'));
-  }
-  return Buffer.from(bytes).toString('utf8');
 }
 
 export async function containerChanges(svc: ContainerService, ref: string): Promise<Change[]> {

@@ -3,39 +3,14 @@
  * modes, mtimes, symlinks, hardlinks, device nodes and xattrs (security.capability and the like, read by one
  * `getfattr` walk that never follows links) are kept. A running container stays frozen while the tar is written.
  */
-import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { TarWriter } from '../../lib/tar/index.js';
 import { openView } from './container-fs.js';
-import { unescapeGetfattr } from './diff.js';
+import { readXattrs } from '../../lib/fs-tree.js';
 import type { ContainerService } from './service.js';
 import { addTree } from './tar-tree.js';
-
-/** Every xattr below `root` by relative path (`getfattr -d -m - -e hex`); empty when getfattr is missing. */
-export function readXattrs(root: string): Promise<Map<string, Map<string, Buffer>>> {
-  return new Promise((resolve) => {
-    const child = spawn('getfattr', ['-R', '-P', '-d', '-m', '-', '-e', 'hex', '.'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] });
-    const parts: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => parts.push(b));
-    child.once('error', () => resolve(new Map()));
-    child.once('close', () => {
-      const out = new Map<string, Map<string, Buffer>>();
-      let cur: Map<string, Buffer> | undefined;
-      for (const line of Buffer.concat(parts).toString('utf8').split('\n')) {
-        if (line.startsWith('# file: ')) {
-          cur = new Map();
-          out.set(unescapeGetfattr(line.slice(8)).replace(/^\.\/?/, ''), cur);
-          continue;
-        }
-        const m = /^([^=]+)=0x([0-9a-f]*)$/.exec(line);
-        if (m && cur) cur.set(unescapeGetfattr(m[1]!), Buffer.from(m[2]!, 'hex'));
-      }
-      resolve(out);
-    });
-  });
-}
 
 export async function exportContainer(svc: ContainerService, ref: string): Promise<Readable> {
   const view = await openView(svc, ref, { mountOnly: true });

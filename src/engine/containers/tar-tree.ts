@@ -3,6 +3,7 @@
  * ever followed: entries are lstat'ed, files are opened with O_NOFOLLOW, symlinks are stored as links. Owners,
  * modes, mtimes, device numbers and hardlinks (by inode) are kept; xattrs when the caller supplies them.
  */
+import { deviceMajor, deviceMinor, fileBody } from '../../lib/fs-tree.js';
 import { constants, promises as fsp, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { TarWriter, TarWriteHeader } from '../../lib/tar/index.js';
@@ -14,37 +15,14 @@ export interface TreeOptions {
   skip?: (rel: string) => boolean;
 }
 
-const CHUNK = 256 * 1024;
-
-function major(rdev: number): number {
-  return Number((BigInt(rdev) >> 8n) & 0xfffn) | Number((BigInt(rdev) >> 32n) & ~0xfffn);
-}
-function minor(rdev: number): number {
-  return Number(BigInt(rdev) & 0xffn) | Number((BigInt(rdev) >> 12n) & ~0xffn);
-}
-
-/** Exactly `size` bytes of an open file: a file that shrank meanwhile is padded with zeros, one that grew is cut. */
-async function* fileBody(fh: fsp.FileHandle, size: number): AsyncGenerator<Buffer> {
-  let left = size;
-  while (left > 0) {
-    const buf = Buffer.allocUnsafe(Math.min(CHUNK, left));
-    const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-    if (bytesRead === 0) {
-      yield Buffer.alloc(left);
-      return;
-    }
-    left -= bytesRead;
-    yield buf.subarray(0, bytesRead);
-  }
-}
 
 function header(name: string, st: Stats, xattrs: Map<string, Buffer> | undefined): TarWriteHeader | undefined {
   const base = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs) / 1000, ...(xattrs && xattrs.size > 0 ? { xattrs } : {}) };
   if (st.isDirectory()) return { ...base, name: name.endsWith('/') ? name : `${name}/`, type: 'dir' };
   if (st.isFile()) return { ...base, name, type: 'file', size: st.size };
   if (st.isSymbolicLink()) return { ...base, name, type: 'symlink' };
-  if (st.isCharacterDevice()) return { ...base, name, type: 'char', devmajor: major(st.rdev), devminor: minor(st.rdev) };
-  if (st.isBlockDevice()) return { ...base, name, type: 'block', devmajor: major(st.rdev), devminor: minor(st.rdev) };
+  if (st.isCharacterDevice()) return { ...base, name, type: 'char', devmajor: deviceMajor(st.rdev), devminor: deviceMinor(st.rdev) };
+  if (st.isBlockDevice()) return { ...base, name, type: 'block', devmajor: deviceMajor(st.rdev), devminor: deviceMinor(st.rdev) };
   if (st.isFIFO()) return { ...base, name, type: 'fifo' };
   return undefined; // sockets have no tar form
 }
