@@ -2,7 +2,7 @@
 # Installs what Peti needs on Debian 12, idempotently: system packages via apt, npm dependencies, the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PKGS=(crun conmon busybox-static catatonit tini attr zstd xz-utils iproute2 nftables file tar docker-registry skopeo debootstrap)
+PKGS=(crun conmon busybox-static catatonit tini attr zstd xz-utils iproute2 nftables file tar util-linux procps python3 docker-registry skopeo debootstrap)
 missing=()
 for p in "${PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
