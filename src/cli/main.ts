@@ -64,7 +64,8 @@ async function main(argv: string[]): Promise<number> {
     if (cmd.maxArgs !== undefined && n > cmd.maxArgs) throw new InvalidArgument(cmd.maxArgs === 0 ? `"peti ${cmd.names[0]}" accepts no arguments.` : `"peti ${cmd.names[0]}" requires at most ${cmd.maxArgs} argument${cmd.maxArgs > 1 ? 's' : ''}.`);
   } catch (e) {
     process.stderr.write(`peti: ${messageOf(e)}\nSee 'peti ${cmd.names[0]} --help'.\n`);
-    return 1;
+    // The docker CLI answers every flag or argument error with 125.
+    return 125;
   }
   const cli: Cli = { client: new EngineClient(resolveHost(host)), out: process.stdout, err: process.stderr, stdin: process.stdin };
   try {
