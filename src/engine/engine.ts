@@ -83,7 +83,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   await distribution.init();
 
   const host = await prepareHost(log.child({ svc: 'host' }));
-  const runtime = new ConmonRuntime({ execRoot, log: log.child({ svc: 'runtime' }), defaultRuntime: opts.defaultRuntime ?? 'crun', conmonCgroup: '/peti/conmon' });
+  const runtime = new ConmonRuntime({ execRoot, log: log.child({ svc: 'runtime' }), defaultRuntime: opts.defaultRuntime ?? 'crun', conmonCgroup: process.env.PETI_XNOCG ? undefined : '/peti/conmon' });
   const rlimits = hostRlimits();
   const facts = detectHostFacts();
   const initPath = ['/usr/bin/catatonit', '/usr/bin/tini-static', '/usr/bin/tini'].find((p) => existsSync(p));
@@ -137,6 +137,6 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   return {
     dataRoot, execRoot, id: meta.id, name: hostname(), content, snapshots, images, distribution, events, containers, builder, networks, volumes, cgroupVersion: host.cgroupVersion,
     startedAt: new Date(),
-    close: async () => { containers.close(); distribution.close(); networks.close(); },
+    close: async () => { containers.close(); distribution.close(); await networks.close(); },
   };
 }

@@ -149,3 +149,24 @@ export function makeBusybox(d: TestDaemon, tag = 'busybox:latest'): void {
   const r = spawnSync('bash', [join(REPO, 'scripts/make-busybox.sh')], { env: { ...process.env, PETI_HOST: d.host, PETI_BUSYBOX_TAG: tag } });
   if (r.status !== 0) throw new Error(`make-busybox failed: ${r.stderr.toString()}`);
 }
+
+/**
+ * The sandboxes petid keeps ready on its default bridge (network namespaces under `<exec-root>/netns` with a veth on
+ * the bridge, not containers), read from its network records: `ids` name the namespace files, `veths` the bridge
+ * ports. What a leak check must allow for, and nothing else.
+ */
+export function pooledSandboxes(d: TestDaemon): { ids: string[]; veths: string[] } {
+  const dir = join(d.dataRoot, 'networks');
+  const ids: string[] = [];
+  const veths: string[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.json')) continue;
+    const rec = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { endpoints: Record<string, { pool?: boolean; hostIf: string }> };
+    for (const [id, ep] of Object.entries(rec.endpoints)) {
+      if (ep.pool !== true) continue;
+      ids.push(id);
+      veths.push(ep.hostIf);
+    }
+  }
+  return { ids: ids.sort(), veths: veths.sort() };
+}

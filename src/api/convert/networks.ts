@@ -7,6 +7,7 @@ export function networkJson(n: NetworkRecord, withContainers: boolean): Record<s
   const containers: Record<string, unknown> = {};
   if (withContainers) {
     for (const e of Object.values(n.endpoints)) {
+      if (e.pool) continue;
       containers[e.containerId] = { Name: e.name, EndpointID: e.endpointId, MacAddress: e.mac, IPv4Address: `${e.ip}/${prefix}`, IPv6Address: '' };
     }
   }

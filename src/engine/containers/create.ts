@@ -1,3 +1,4 @@
+import { trace } from '../../lib/trace.js';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -7,7 +8,7 @@ import { InvalidArgument } from '../../lib/errors.js';
 import { mountAll, unmount } from '../snapshots/index.js';
 import { ContainerStore, randomName } from './store.js';
 import { mergeHealthcheck } from './health.js';
-import { attachPlanned, planNetworks } from './networking.js';
+import { attachPlanned, planNetworks, pooledId } from './networking.js';
 import type { ContainerService } from './service.js';
 import type { ContainerRecord, CreateBody } from './types.js';
 
@@ -80,9 +81,11 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
   const img = await svc.d.images.get(body.Image);
   const cname = name ? ContainerStore.checkName(name) : randomName((n) => svc.store.byName(n) !== undefined);
   svc.store.assertNameFree(cname);
-  const id = randomBytes(32).toString('hex');
   const ic = img.config.config ?? {};
   const host = { ...(body.HostConfig ?? {}) };
+  // NetworkMode and NetworkingConfig checked and normalised; the addresses are reserved just before the record is saved.
+  const netPlan = planNetworks(svc, host, body.NetworkingConfig as Record<string, unknown> | undefined);
+  const netMode = netPlan.kind;
   const entrypoint = asList(body.Entrypoint);
   let cmd = asList(body.Cmd);
   // An explicit entrypoint drops the image's CMD (Docker's rule).
@@ -91,6 +94,15 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
   const ep = entrypoint === undefined || entrypoint === null ? ic.Entrypoint ?? null : entrypoint.length === 0 || (entrypoint.length === 1 && entrypoint[0] === '') ? null : entrypoint;
   const argv = [...(ep ?? []), ...(cmd ?? [])];
   if (argv.length === 0) throw new InvalidArgument('no command specified');
+  const rt = typeof host.Runtime === 'string' && host.Runtime ? host.Runtime : svc.d.defaultRuntime;
+  if (rt !== 'crun' && rt !== 'runc') throw new InvalidArgument(`unknown or invalid runtime name: ${rt}`);
+  host.Runtime = rt;
+  const logOpts = (host.LogConfig as { Config?: Record<string, string> } | undefined)?.Config ?? {};
+  const unknownLogOpts = Object.keys(logOpts).filter((k) => !['tag', 'labels', 'env', 'mode'].includes(k));
+  if (unknownLogOpts.length > 0) throw new InvalidArgument(`HostConfig.LogConfig.Config: unsupported log option(s) ${unknownLogOpts.join(', ')}`);
+  // Nothing below throws before the try that undoes it: the ID may be a pooled sandbox's.
+  const id = pooledId(svc, netPlan) ?? randomBytes(32).toString('hex');
+  trace(id, 'create: begin');
   const hostname = body.Hostname || id.slice(0, 12);
   const config: CreateBody = {
     ...body,
@@ -120,18 +132,8 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
   if (!config.StopSignal) delete config.StopSignal;
   const healthcheck = mergeHealthcheck(ic.Healthcheck, config.Healthcheck);
   if (healthcheck) config.Healthcheck = healthcheck;
-  const rt = typeof host.Runtime === 'string' && host.Runtime ? host.Runtime : svc.d.defaultRuntime;
-  if (rt !== 'crun' && rt !== 'runc') throw new InvalidArgument(`unknown or invalid runtime name: ${rt}`);
-  host.Runtime = rt;
-  const logOpts = (host.LogConfig as { Config?: Record<string, string> } | undefined)?.Config ?? {};
-  const unknownLogOpts = Object.keys(logOpts).filter((k) => !['tag', 'labels', 'env', 'mode'].includes(k));
-  if (unknownLogOpts.length > 0) throw new InvalidArgument(`HostConfig.LogConfig.Config: unsupported log option(s) ${unknownLogOpts.join(', ')}`);
-  // NetworkMode and NetworkingConfig checked and normalised; the addresses are reserved just before the record is saved.
-  const netPlan = planNetworks(svc, host, body.NetworkingConfig as Record<string, unknown> | undefined);
-  const netMode = netPlan.kind;
 
   const dir = svc.store.dir(id);
-  await fsp.mkdir(join(dir, 'persist'), { recursive: true, mode: 0o700 });
   const rec: ContainerRecord = {
     id, name: cname, created: new Date().toISOString(), image: body.Image, imageId: img.id, config, hostConfig: host,
     path: argv[0]!, args: argv.slice(1),
@@ -142,6 +144,7 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
   };
   let warnings: string[] = [];
   try {
+    await fsp.mkdir(join(dir, 'persist'), { recursive: true, mode: 0o700 });
     const extraHosts = Array.isArray(host.ExtraHosts) ? (host.ExtraHosts as string[]) : [];
     // These files are regenerated from the record whenever needed: plain writes, no fsync on the run path.
     const resolv = await fsp.readFile('/etc/resolv.conf', 'utf8').catch(() => 'nameserver 8.8.8.8\n');
@@ -152,7 +155,9 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
       fsp.writeFile(rec.resolvConfPath, resolvConf(resolv, host.Dns, host.DnsSearch, host.DnsOptions), { mode: 0o644 }),
       fsp.mkdir(svc.rootfs(id), { recursive: true, mode: 0o755 }),
     ]);
+    trace(id, 'create: snapshot+files');
     await mountAll(mounts, svc.rootfs(id));
+    trace(id, 'create: mounted');
     try {
       if (svc.d.volumes) {
         // Volumes are created and seeded from the image's content now, while the rootfs shows only the image.
@@ -163,14 +168,18 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
       }
       let spec;
       ({ spec, warnings } = await svc.d.specs.build(rec, svc.rootfs(id)));
+      trace(id, 'create: volumes+spec');
       await fsp.writeFile(join(svc.bundle(id), 'config.json'), JSON.stringify(spec), { mode: 0o600 });
     } catch (e) {
       await unmount(svc.rootfs(id)).catch(() => undefined);
       throw e;
     }
     await attachPlanned(svc, rec, netPlan);
+    trace(id, 'create: attached');
     await svc.store.save(rec);
+    trace(id, 'create: saved');
   } catch (e) {
+    await svc.d.network?.down(id).catch(() => undefined);
     await svc.d.network?.detachAll(id).catch(() => undefined);
     await unmount(svc.rootfs(id)).catch(() => undefined);
     if (rec.mounts) await svc.d.volumes?.released(id, rec.mounts, true);

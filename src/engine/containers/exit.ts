@@ -1,3 +1,4 @@
+import { trace } from '../../lib/trace.js';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { messageOf } from '../../lib/errors.js';
@@ -53,6 +54,7 @@ export async function handleExit(svc: ContainerService, id: string, opts: { code
     const exit = opts.code !== undefined ? { code: opts.code, at: new Date() } : await readExitCode(svc, id);
     if (exit === undefined) return undefined;
     const { code } = exit;
+    trace(id, 'exit: code read');
     const oom = await fsp.access(join(svc.persistDir(id), 'oom')).then(() => true, () => false);
     // The runtime state and the rootfs mount go in the background: waiters learn the exit code first (the run
     // path), and whoever needs them gone (start, rm) awaits this same promise.
@@ -73,13 +75,17 @@ export async function handleExit(svc: ContainerService, id: string, opts: { code
       const prev = ranMs >= HEALTHY_RUN ? 0 : (rec.restartDelayMs ?? 0);
       rec.restartDelayMs = prev === 0 ? BACKOFF_START : Math.min(BACKOFF_MAX, prev * 2);
     }
-    await svc.store.save(rec);
+    // An auto-removed container's record is deleted next: no durable write of a state nobody will read. Should
+    // petid die before the removal, the exit file in the persist dir tells the next petid, which removes it then.
+    if (!remove) await svc.store.save(rec);
+    trace(id, 'exit: saved');
     if (oom) svc.emit(rec, 'oom');
     svc.emit(rec, 'die', { exitCode: String(code) });
     svc.notifyWaiters(id, 'exit', code);
     return restart ? 'restart' : remove ? 'remove' : undefined;
   });
   if (after === 'remove') {
+    void svc.cleanups.get(id)?.then(() => trace(id, 'exit: cleanup done'));
     await removeContainer(svc, id, { force: true }).catch((e: unknown) => svc.d.log.warn('auto-remove failed', { id, err: messageOf(e) }));
   } else if (after === 'restart') {
     scheduleRestart(svc, id);

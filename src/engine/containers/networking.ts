@@ -75,6 +75,18 @@ export function planNetworks(svc: ContainerService, host: Record<string, unknown
   return { kind: 'bridge', endpoints, warnings };
 }
 
+/**
+ * A container ID with its namespace already built, when the plan is the default bridge alone with nothing asked of
+ * its endpoint (the common `docker run`); undefined otherwise or when the pool is empty.
+ */
+export function pooledId(svc: ContainerService, plan: NetPlan): string | undefined {
+  const n = net(svc);
+  const only = plan.endpoints.length === 1 ? plan.endpoints[0]! : undefined;
+  if (!n || plan.kind !== 'bridge' || !only || only.req.ip || (only.req.aliases?.length ?? 0) > 0) return undefined;
+  const target = n.store.byId.get(only.network);
+  return target?.predefined && target.name === 'bridge' ? n.takeSandbox() : undefined;
+}
+
 /** Reserve the planned addresses (persisted); on failure nothing stays reserved. */
 export async function attachPlanned(svc: ContainerService, rec: ContainerRecord, plan: NetPlan): Promise<void> {
   const n = net(svc);
@@ -177,14 +189,6 @@ export function networkDown(svc: ContainerService, rec: ContainerRecord): Promis
   if (!n || netKind(rec) !== 'bridge') return Promise.resolve();
   refreshView(svc, rec, [], '');
   return n.down(rec.id).catch((e: unknown) => svc.d.log.warn('network teardown failed', { id: rec.id, err: messageOf(e) }));
-}
-
-/** Container removal: namespace gone, addresses released. */
-export async function networkRelease(svc: ContainerService, rec: ContainerRecord): Promise<void> {
-  const n = net(svc);
-  if (!n) return;
-  await n.down(rec.id).catch(() => undefined);
-  await n.detachAll(rec.id);
 }
 
 /** At petid start, before containers are reconciled: adopt the namespaces and ports of containers that ran. */

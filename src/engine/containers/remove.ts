@@ -1,9 +1,10 @@
+import { trace } from '../../lib/trace.js';
 import { promises as fsp } from 'node:fs';
 import { Conflict, messageOf } from '../../lib/errors.js';
 import { unmount } from '../snapshots/index.js';
 import type { ContainerService } from './service.js';
 import { waitExit } from './stop.js';
-import { networkRelease } from './networking.js';
+import { networkDown } from './networking.js';
 
 export async function removeContainer(svc: ContainerService, ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
   const rec = svc.store.get(ref);
@@ -30,20 +31,28 @@ export async function removeContainer(svc: ContainerService, ref: string, opts: 
     const cur = svc.store.byId.get(id);
     if (!cur) return;
     cur.state.status = 'removing';
-    if (!(await svc.settled(id))) {
-      await Promise.all([
-        svc.d.runtime.delete(id, true, cur.runtime).catch(() => undefined),
-        unmount(svc.rootfs(id)).catch((e: unknown) => svc.d.log.warn('unmount failed', { id, err: messageOf(e) })),
-      ]);
-    }
+    trace(id, 'rm: begin');
+    // The address and the record go at once; the rootfs and the bundle once the runtime state and mount are gone.
     await Promise.all([
-      networkRelease(svc, cur).catch((e: unknown) => svc.d.log.warn('network release failed', { id, err: messageOf(e) })),
-      svc.d.snapshots.remove(cur.snapshotKey).catch((e: unknown) => svc.d.log.warn('snapshot remove failed', { id, err: messageOf(e) })),
-      fsp.rm(svc.bundle(id), { recursive: true, force: true }),
+      svc.d.network?.detachAll(id).catch((e: unknown) => svc.d.log.warn('network release failed', { id, err: messageOf(e) })),
       svc.store.delete(id),
+      (async () => {
+        if (!(await svc.settled(id))) {
+          await Promise.all([
+            svc.d.runtime.delete(id, true, cur.runtime).catch(() => undefined),
+            unmount(svc.rootfs(id)).catch((e: unknown) => svc.d.log.warn('unmount failed', { id, err: messageOf(e) })),
+          ]);
+        }
+        await Promise.all([
+          networkDown(svc, cur),
+          svc.d.snapshots.remove(cur.snapshotKey).catch((e: unknown) => svc.d.log.warn('snapshot remove failed', { id, err: messageOf(e) })),
+          fsp.rm(svc.bundle(id), { recursive: true, force: true }),
+        ]);
+      })(),
     ]);
     if (cur.mounts) await svc.d.volumes?.released(id, cur.mounts, removeVolumes);
     svc.emit(cur, 'destroy');
     svc.notifyWaiters(id, 'removed', cur.state.exitCode);
+    trace(id, 'rm: done');
   });
 }

@@ -1,3 +1,4 @@
+import { trace } from '../../lib/trace.js';
 import { promises as fsp, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../lib/log.js';
@@ -71,7 +72,10 @@ export class ContainerService {
     await fsp.mkdir(join(this.d.execRoot, 'containers'), { recursive: true, mode: 0o711 });
     // conmon writes <exitDir>/<id> by rename when a container's process exits.
     this.watcher = watch(this.exitDir, (_ev, file) => {
-      if (file && /^[a-f0-9]{64}$/.test(file) && this.store.byId.has(file)) void this.onExit(file);
+      if (file && /^[a-f0-9]{64}$/.test(file) && this.store.byId.has(file)) {
+        trace(file, 'exit: file seen');
+        void this.onExit(file);
+      }
     });
     this.d.images.setUsers({
       containersUsing: (imageId) => [...this.store.byId.values()].filter((r) => r.imageId === imageId).map((r) => r.id),

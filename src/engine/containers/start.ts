@@ -1,3 +1,4 @@
+import { trace } from '../../lib/trace.js';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Conflict, InvalidArgument, NotModified, messageOf } from '../../lib/errors.js';
@@ -54,6 +55,8 @@ export function resetRestarts(rec: ContainerRecord): void {
 
 export async function startLocked(svc: ContainerService, id: string): Promise<void> {
   const rec = svc.store.get(id);
+  trace(id, 'start: begin');
+  svc.d.runtime.warm?.();
   if (rec.state.status === 'running') throw new NotModified('container already started');
   if (rec.state.status === 'paused') throw new Conflict('cannot start a paused container, try unpause instead');
   if (rec.state.status === 'removing' || rec.state.status === 'dead') throw new Conflict(`container ${rec.id} is marked for removal and cannot be started`);
@@ -88,6 +91,7 @@ export async function startLocked(svc: ContainerService, id: string): Promise<vo
     id, name: rec.name, bundle: svc.bundle(id), logPath: rec.logPath, exitDir: svc.exitDir, persistDir: svc.persistDir(id),
     tty: rec.config.Tty === true, stdin: rec.config.OpenStdin === true, leaveStdinOpen: rec.config.StdinOnce !== true || rec.config.Tty === true, runtime: rec.runtime,
   };
+  trace(id, 'start: network up');
   let created: { pid: number; conmonPid: number };
   try {
     try {
@@ -109,6 +113,7 @@ export async function startLocked(svc: ContainerService, id: string): Promise<vo
     svc.notifyWaiters(id, 'exit', code);
     throw new InvalidArgument(message, { cause: e });
   }
+  trace(id, 'start: runtime created');
   // Connect attachers that came before start, so a short-lived process's output reaches them.
   const pending = [...(svc.pendingAttach.get(id) ?? [])];
   svc.pendingAttach.delete(id);
@@ -126,6 +131,7 @@ export async function startLocked(svc: ContainerService, id: string): Promise<vo
     const { message } = startError(rec, messageOf(e));
     throw new InvalidArgument(message, { cause: e });
   }
+  trace(id, 'start: runtime started');
   rec.state = {
     status: 'running', pid: created.pid, exitCode: 0, error: '', oomKilled: false, startedAt: new Date().toISOString(),
     finishedAt: rec.state.finishedAt, conmonPid: created.conmonPid,
@@ -133,6 +139,7 @@ export async function startLocked(svc: ContainerService, id: string): Promise<vo
   rec.manualStop = false;
   await svc.store.save(rec);
   svc.emit(rec, 'start');
+  trace(id, 'start: saved');
   if (rec.mounts) svc.d.volumes?.started(id, rec.mounts);
   // A process that exits at once may have written its exit file before we were ready for it.
   void fsp.access(join(svc.exitDir, id)).then(() => svc.onExit(id), () => undefined);

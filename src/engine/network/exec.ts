@@ -1,10 +1,11 @@
+import { which } from '../../lib/which.js';
 import { spawn } from 'node:child_process';
 import { Internal } from '../../lib/errors.js';
 
 /** Run a host tool (ip, nft, unshare, umount) with `input` on stdin; resolves stdout, rejects with its stderr. */
 export function run(cmd: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const p = spawn(which(cmd), args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     p.stdout!.on('data', (d: Buffer) => out.push(d));

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Conflict, Forbidden, InvalidArgument, messageOf } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -24,6 +24,8 @@ export interface NetworkServiceOptions {
   bridge?: string;
   /** Gateway address and prefix of the default network (`petid --bip`, default 10.99.0.1/16). */
   bip?: string;
+  /** Sandboxes kept ready on the default bridge for the next containers (default 2; 0: none). */
+  sandboxPool?: number;
 }
 
 export interface Attachment {
@@ -33,6 +35,8 @@ export interface Attachment {
 
 const isBridge = (n: NetworkRecord): boolean => n.driver === 'bridge';
 const ifIndex = (ifname: string): number => Number(ifname.replace(/^eth/, ''));
+const POOL_REFILL_DELAY_MS = 150;
+const hostIfFor = (containerId: string, netId: string): string => `veth${createHash('sha256').update(`${containerId}/${netId}`).digest('hex').slice(0, 11)}`;
 
 /**
  * Networks, their IPAM state, the containers' network namespaces (sandboxes), the nftables table and the embedded
@@ -49,6 +53,18 @@ export class NetworkService {
   private readonly sandboxes = new Map<string, PortMapping[]>();
   private readonly dns = new Map<string, DnsServer>();
   private nftQueue: Promise<void> = Promise.resolve();
+  /**
+   * The sandbox pool. Building a namespace with its veth costs ~10 ms of the run path; on the default bridge it is
+   * done ahead: each ready entry is a namespace with its address, route and bridge port, under the ID the next
+   * eligible container create takes as its own (so every path, file and name is the one it would have had).
+   * `taken`: created containers whose start will find their namespace ready.
+   */
+  private readonly ready: string[] = [];
+  private readonly taken = new Set<string>();
+  private filling: Promise<void> | undefined;
+  private refillTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly poolSize: number;
 
   constructor(private readonly o: NetworkServiceOptions) {
     this.store = new NetworkStore(join(o.dataRoot, 'networks'));
@@ -56,6 +72,7 @@ export class NetworkService {
     this.bip = o.bip ?? '10.99.0.1/16';
     this.table = this.defaultBridge === 'peti0' ? 'peti' : `peti_${this.defaultBridge.replace(/[^a-zA-Z0-9_]/g, '_')}`;
     this.netnsDir = join(o.execRoot, 'netns');
+    this.poolSize = o.sandboxPool ?? 2;
   }
 
   /** Load records, make the predefined networks and the bridges exist, start the DNS servers. */
@@ -91,9 +108,65 @@ export class NetworkService {
     }
   }
 
-  close(): void {
+  /** Stop the DNS servers and release the pool's sandboxes (containers' own stay: they keep running). */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.refillTimer);
     for (const d of this.dns.values()) d.close();
     this.dns.clear();
+    await this.filling;
+    const ids = this.ready.splice(0);
+    const net = this.store.byName('bridge');
+    if (ids.length === 0 || !net) return;
+    await Promise.all(ids.map((id) => destroySandbox(this.netnsPath(id), [net.endpoints[id]?.hostIf ?? hostIfFor(id, net.id)], true)));
+    for (const id of ids) delete net.endpoints[id];
+    await this.store.save(net);
+  }
+
+  // ---- sandbox pool ---------------------------------------------------------------------------------------------
+
+  /**
+   * An ID whose sandbox on the default bridge is ready, for a container that joins only that network with no
+   * address of its own choosing; undefined when the pool is empty. The pool refills in the background.
+   */
+  takeSandbox(): string | undefined {
+    const id = this.ready.shift();
+    if (id !== undefined) this.taken.add(id);
+    // Refilling competes for the CPU with the start it serves: it waits for a container's removal (a `run --rm`
+    // ends within moments), or a short while, unless the pool ran dry.
+    if (this.ready.length === 0) this.refill();
+    else this.refillTimer ??= setTimeout(() => this.refill(), POOL_REFILL_DELAY_MS).unref();
+    return id;
+  }
+
+  private refill(): void {
+    clearTimeout(this.refillTimer);
+    this.refillTimer = undefined;
+    if (this.filling || this.closed || this.ready.length >= this.poolSize) return;
+    this.filling = (async () => {
+      while (!this.closed && this.ready.length < this.poolSize) await this.prepareOne();
+    })().catch((e: unknown) => this.o.log.warn('sandbox pool not refilled', { err: messageOf(e) })).finally(() => { this.filling = undefined; });
+  }
+
+  private async prepareOne(): Promise<void> {
+    const net = this.store.byName('bridge');
+    if (!net || !isBridge(net)) return;
+    const id = randomBytes(32).toString('hex');
+    const ip = allocate(net);
+    const ep: EndpointRecord = {
+      containerId: id, name: '', endpointId: randomBytes(32).toString('hex'), ip, mac: macFor(ipToInt(ip)), aliases: [], ifname: 'eth0',
+      hostIf: hostIfFor(id, net.id), pool: true,
+    };
+    net.endpoints[id] = ep;
+    try {
+      await this.store.save(net);
+      await createSandbox(this.netnsPath(id), [this.link({ net, ep })], net.ipam[0]!.Gateway);
+    } catch (e) {
+      delete net.endpoints[id];
+      await this.store.save(net).catch(() => undefined);
+      throw e;
+    }
+    this.ready.push(id);
   }
 
   netnsPath(containerId: string): string {
@@ -167,6 +240,14 @@ export class NetworkService {
   async attach(ref: string, ctr: { id: string; name: string }, req: EndpointRequest = {}): Promise<Attachment> {
     const net = this.store.get(ref);
     if (!isBridge(net)) throw new Forbidden(`container cannot be connected to the ${net.name} network`);
+    const pooled = net.endpoints[ctr.id];
+    if (pooled?.pool && !req.ip && !(req.aliases && req.aliases.length > 0)) {
+      // The container took a pool sandbox's ID: its address is this one.
+      pooled.name = ctr.name;
+      delete pooled.pool;
+      await this.store.save(net);
+      return { net, ep: pooled };
+    }
     if (net.endpoints[ctr.id]) throw new Forbidden(`endpoint with name ${ctr.name} already exists in network ${net.name}`);
     if (net.predefined && req.ip) throw new InvalidArgument('user specified IP address is supported on user defined networks only');
     if (net.predefined && req.aliases && req.aliases.length > 0) throw new InvalidArgument('network-scoped alias is supported only for containers in user defined networks');
@@ -177,7 +258,7 @@ export class NetworkService {
     const ep: EndpointRecord = {
       containerId: ctr.id, name: ctr.name, endpointId: randomBytes(32).toString('hex'), ip, mac: macFor(ipToInt(ip)),
       aliases: [...new Set(req.aliases ?? [])], ...(req.ip ? { requestedIp: req.ip } : {}), ifname: `eth${idx}`,
-      hostIf: `veth${createHash('sha256').update(`${ctr.id}/${net.id}`).digest('hex').slice(0, 11)}`,
+      hostIf: hostIfFor(ctr.id, net.id),
     };
     net.endpoints[ctr.id] = ep;
     await this.store.save(net);
@@ -197,6 +278,7 @@ export class NetworkService {
   /** Free all of a container's addresses (container removal). */
   async detachAll(containerId: string): Promise<void> {
     for (const a of this.attachments(containerId)) await this.detach(a.net.id, containerId);
+    if (this.refillTimer) this.refill();
   }
 
   /** The container's endpoints in interface order (eth0 first). */
@@ -245,9 +327,13 @@ export class NetworkService {
     if (portReqs.length > 0 && !target) throw new InvalidArgument('ports cannot be published: the container is on no network with outside access');
     const taken = [...this.sandboxes.entries()].filter(([id]) => id !== containerId).flatMap(([, p]) => p);
     const ports = portReqs.length > 0 ? resolvePorts(portReqs, taken, target!) : [];
-    await destroySandbox(path, atts.map((a) => a.ep.hostIf));
-    const gw = atts.find((a) => !a.net.internal)?.net.ipam[0]!.Gateway;
-    await createSandbox(path, atts.map((a) => this.link(a)), gw);
+    // A sandbox taken from the pool is ready unless the container's networks changed since its create.
+    const prepared = this.taken.delete(containerId) && atts.length === 1 && atts[0]!.net.name === 'bridge' && atts[0]!.net.predefined && existsSync(path);
+    if (!prepared) {
+      await destroySandbox(path, atts.map((a) => a.ep.hostIf));
+      const gw = atts.find((a) => !a.net.internal)?.net.ipam[0]!.Gateway;
+      await createSandbox(path, atts.map((a) => this.link(a)), gw);
+    }
     this.sandboxes.set(containerId, ports);
     if (ports.length > 0) {
       try {
@@ -264,6 +350,7 @@ export class NetworkService {
   async down(containerId: string): Promise<void> {
     const ports = this.sandboxes.get(containerId);
     this.sandboxes.delete(containerId);
+    this.taken.delete(containerId);
     await destroySandbox(this.netnsPath(containerId), this.attachments(containerId).map((a) => a.ep.hostIf));
     if (ports && ports.length > 0) await this.syncRules().catch((e: unknown) => this.o.log.warn('nft sync failed', { err: messageOf(e) }));
   }
@@ -290,8 +377,11 @@ export class NetworkService {
   async restore(running: { id: string; ports: PortMapping[] }[], existing: Set<string>): Promise<void> {
     for (const r of running) this.sandboxes.set(r.id, r.ports);
     for (const n of this.store.byId.values()) {
+      // Pool entries of an earlier petid are stale, unless a container took the ID before the claim was saved.
+      const claimed = Object.values(n.endpoints).filter((e) => e.pool && existing.has(e.containerId));
+      for (const e of claimed) delete e.pool;
       const stale = Object.keys(n.endpoints).filter((id) => !existing.has(id));
-      if (stale.length === 0) continue;
+      if (stale.length === 0 && claimed.length === 0) continue;
       for (const id of stale) delete n.endpoints[id];
       await this.store.save(n);
     }
@@ -306,6 +396,7 @@ export class NetworkService {
       }
     }
     await this.syncRules();
+    this.refill();
   }
 
   /** Rebuild Peti's nft table from the current state; changes are queued, each applies the state of its turn. */

@@ -14,6 +14,11 @@ export interface EndpointRecord {
   ifname: string;
   /** Host side of the veth pair. */
   hostIf: string;
+  /**
+   * A sandbox made ahead on the default bridge, whose ID a container create has not taken yet (its address is
+   * reserved like any other). Not a container: inspect and the DNS do not show it.
+   */
+  pool?: true;
 }
 
 export interface IpamConfig {

@@ -1,3 +1,5 @@
+import { which } from '../../lib/which.js';
+import { trace } from '../../lib/trace.js';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { constants as fsc, watch } from 'node:fs';
@@ -8,7 +10,7 @@ import type { Readable, Writable } from 'node:stream';
 import { SeqpacketSocket } from 'node-unix-socket';
 import { Conflict, Internal, InvalidArgument, NotFound, Unavailable, messageOf } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { joinCgroup, prepareCgroup } from './host.js';
+import { joinCgroup, ownCgroupProcs, prepareCgroup } from './host.js';
 import type {
   AttachStreams, ContainerRuntime, ExecHandle, ExecOptions, OciLinuxResources, OciSpec, RuntimeCreateOptions, RuntimeState,
 } from './types.js';
@@ -51,6 +53,8 @@ export class ConmonRuntime implements ContainerRuntime {
   private readonly defaultRuntime: string;
   private readonly conmonCgroup: string | undefined;
   private conmonCgroupFiles: Promise<string[]> | undefined;
+  private ownProcs: Promise<string | undefined> | undefined;
+  private warming = false;
   private readonly binaries = new Map<string, string>();
   /**
    * Compiled seccomp filters by profile (crun only). crun 1.8 as packaged here (no libgcrypt) compiles the JSON
@@ -98,22 +102,25 @@ export class ConmonRuntime implements ContainerRuntime {
       log.debug('seccomp filter cache not used', { error: messageOf(err) });
       return undefined;
     });
+    trace(opts.id, 'runtime: seccomp ready');
     const child = await this.spawnConmon(args, ['pipe'], log, opts.bundle);
-    // Conmon's first process goes to conmon's cgroup at once (its daemonised child and the runtime inherit it). On
-    // cgroup v1 the first cgroup.procs write after a quiet spell waits a whole RCU grace period (8-16 ms measured
-    // here); made now, that wait overlaps conmon's start-up instead of stalling the runtime's own move of the
-    // container into its cgroup (later writes within the grace period are ~0.1 ms).
-    if (child.pid !== undefined) void this.moveConmon(child.pid).catch(() => undefined);
+    trace(opts.id, 'runtime: conmon spawned');
+    // Again now (unless the start's warm-up is still waiting): the runtime's move of the container follows within
+    // a few milliseconds and finds the lock's fast path open.
+    this.warm();
     const sync = new MessageReader(child.fds[0] as Readable);
     try {
       const msg = await sync.next(SYNC_TIMEOUT_MS);
       if (msg === undefined) {
         throw new Internal(`conmon for ${opts.id} exited before reporting the container (exit ${await child.exit()})`);
       }
+      trace(opts.id, 'runtime: conmon reported');
       if (msg.data < 0) throw new Internal(runtimeMessage(msg.message ?? `${basename(runtimePath)} create failed`));
       const conmonPid = await readPidFile(conmonPidFile);
       if (seccompKey !== undefined) await this.learnCompiledSeccomp(seccompKey, join(root, opts.id, 'seccomp.bpf'));
-      await this.moveConmon(conmonPid).catch((err: unknown) => {
+      // Not awaited: after a quiet spell the move waits out a grace period (see warm), and nothing on the start
+      // path needs conmon in its cgroup; it is there moments later.
+      void this.moveConmon(conmonPid).catch((err: unknown) => {
         log.warn('conmon stays in petid\'s cgroup', { error: messageOf(err) });
       });
       log.debug('container created', { pid: msg.data, conmonPid });
@@ -288,7 +295,7 @@ export class ConmonRuntime implements ContainerRuntime {
     extra.forEach((_, i) => { env[names[i]!] = String(3 + i); });
     log.debug('spawn conmon', { args });
     // cwd: conmon writes an `oom` file into its working directory (besides the persist dir's): keep it in the bundle.
-    const child = spawn(this.conmonPath, args, { stdio: ['ignore', 'ignore', 'ignore', ...extra], detached: true, env, cwd });
+    const child = spawn(which(this.conmonPath), args, { stdio: ['ignore', 'ignore', 'ignore', ...extra], detached: true, env, cwd });
     child.unref();
     const exited = new Promise<number | string>((res) => child.once('exit', (code, sig) => res(code ?? sig ?? 'unknown')));
     // The child is unref'd: waiting on its exit alone could leave the event loop empty. A ref'd timer bounds it.
@@ -343,6 +350,20 @@ export class ConmonRuntime implements ContainerRuntime {
     this.seccompBpf.set(key, bpf.toString('base64'));
   }
 
+  /**
+   * On a host with cgroup v1 hierarchies, the first cgroup move after a quiet spell waits for an RCU grace period
+   * (the kernel's cgroup_threadgroup_rwsem: 10-25 ms measured here, where a move shortly after another one takes
+   * ~0.1 ms). Every container start makes moves: the runtime's of the container, ours of conmon. A no-op move of
+   * petid into its own cgroup, made when a create or start request arrives, lets that wait elapse during petid's own
+   * work (and keeps the lock's fast path open for the runtime's moves that follow). One at a time.
+   */
+  warm(): void {
+    if (this.warming) return;
+    this.ownProcs ??= ownCgroupProcs().catch(() => undefined);
+    this.warming = true;
+    void this.ownProcs.then((f) => (f ? writeFile(f, String(process.pid)) : undefined)).catch(() => undefined).finally(() => { this.warming = false; });
+  }
+
   /** Into `conmonCgroup`; the dirs are made once, and again if someone removed them meanwhile. */
   private async moveConmon(pid: number): Promise<void> {
     const cg = this.conmonCgroup;
@@ -350,7 +371,8 @@ export class ConmonRuntime implements ContainerRuntime {
     this.conmonCgroupFiles ??= prepareCgroup(cg);
     try {
       await joinCgroup(pid, await this.conmonCgroupFiles);
-    } catch {
+    } catch (e) {
+      if (!/ENOENT/.test(messageOf(e))) throw e;
       this.conmonCgroupFiles = prepareCgroup(cg);
       await joinCgroup(pid, await this.conmonCgroupFiles);
     }

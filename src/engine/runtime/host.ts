@@ -132,8 +132,35 @@ export async function prepareCgroup(path: string): Promise<string[]> {
 }
 
 /** Move a process into a cgroup prepared by `prepareCgroup` (all hierarchies at once). */
+/**
+ * The cgroup.procs file of petid's own cgroup (the v2 one when there is a cgroup2 mount, else the first v1
+ * hierarchy): writing petid's pid there moves nothing, but takes the kernel's cgroup migration lock like any move.
+ */
+export async function ownCgroupProcs(): Promise<string | undefined> {
+  const mounts = parseMounts(await readFile('/proc/self/mounts', 'utf8')).filter((m) => m.fstype === 'cgroup' || m.fstype === 'cgroup2');
+  for (const line of (await readFile('/proc/self/cgroup', 'utf8')).split('\n')) {
+    const m = /^(\d+):([^:]*):(\/.*)$/.exec(line);
+    if (!m) continue;
+    const [, , ctrls, path] = m;
+    const mount = ctrls === ''
+      ? mounts.find((x) => x.fstype === 'cgroup2')
+      : mounts.find((x) => x.fstype === 'cgroup' && ctrls!.split(',').every((c) => x.options.includes(c)));
+    if (mount) return join(mount.target, path!, 'cgroup.procs');
+  }
+  return undefined;
+}
+
 export async function joinCgroup(pid: number, procsFiles: string[]): Promise<void> {
-  const results = await Promise.allSettled(procsFiles.map((f) => writeFile(f, String(pid))));
-  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`${procsFiles[i]}: ${messageOf(r.reason)}`] : []));
+  // One file after the other: every move takes the same kernel lock, and each write blocks one of libuv's four
+  // threadpool threads while it waits (a grace period, after a quiet spell): in parallel they would stall every
+  // other file operation of petid for that long.
+  const failed: string[] = [];
+  for (const f of procsFiles) {
+    try {
+      await writeFile(f, String(pid));
+    } catch (e) {
+      failed.push(`${f}: ${messageOf(e)}`);
+    }
+  }
   if (failed.length) throw new Error(`cannot move pid ${pid}: ${failed.join('; ')}`);
 }

@@ -152,4 +152,6 @@ export interface ContainerRuntime {
   resume(id: string, runtime?: string): Promise<void>;
   /** `<runtime> update --resources`: apply new cgroup limits to a live container; Conflict with the runtime's message. */
   update(id: string, resources: OciLinuxResources, runtime?: string): Promise<void>;
+  /** A container is about to be created: get the kernel ready for its cgroup moves (a hint; never fails). */
+  warm?(): void;
 }

@@ -1,3 +1,4 @@
+import { which } from '../../lib/which.js';
 /** The one place that performs Mount[] data: util-linux `mount`/`umount`, spawned without a shell. */
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -7,7 +8,7 @@ import type { Mount } from './types.js';
 
 function run(args: string[], cmd: string): Promise<void> {
   return new Promise((res, rej) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(which(cmd), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (s: string) => { if (err.length < 4096) err += s; });
     child.once('error', rej);
