@@ -3,6 +3,7 @@
  * no dependency on each other at the same time), registers and tags the result. Output of parallel stages is
  * passed through in stage order (a later stage's lines wait until the earlier ones finish) so logs stay readable.
  */
+import { trace } from '../../lib/trace.js';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
@@ -138,7 +139,9 @@ export class Builder {
     const network: BuildNetwork = netMode === 'host' ? 'host' : netMode === 'none' ? 'none' : this.d.sandbox ? 'bridge' : 'none';
 
     const tmp = join(this.d.dataRoot, 'tmp', `build-${randomBytes(8).toString('hex')}`);
+    trace(tmp, 'build: begin');
     const ctx = await BuildContext.receive(body, join(tmp, 'context'));
+    trace(tmp, 'build: context received');
     try {
       const dfPath = contextPath(opts.dockerfile || 'Dockerfile');
       const dfEntry = ctx.lookup(dfPath, true);
@@ -207,13 +210,16 @@ export class Builder {
         emit({ type: 'warning', text: `[Warning] One or more build-args [${plan.unusedBuildArgs.join(' ')}] were not consumed` });
       }
       if (final.id === 'scratch') throw new InvalidArgument('No image was generated. Is your Dockerfile empty?');
+      trace(tmp, 'build: steps done');
       const id = await this.register(final, opts.tags);
+      trace(tmp, 'build: registered');
       emit({ type: 'built', id });
       for (const t of opts.tags) emit({ type: 'tagged', reference: familiarName(parseReference(t)) });
       return { id, tags: opts.tags };
     } finally {
       await ctx.close();
       await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+      trace(tmp, 'build: end');
     }
   }
 

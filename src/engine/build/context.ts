@@ -1,15 +1,15 @@
 /**
- * The build context, read straight from the uploaded tar: file bodies are spooled into one file (sequential writes,
- * no per-file create, no host symlinks at all) and indexed by cleaned path, each file hashed as it streams by. So the
+ * The build context, read straight from the uploaded tar: file bodies are kept in memory up to MEMORY_MAX bytes and
+ * spooled into one file beyond (sequential writes, no per-file create, no host symlinks at all) and indexed by cleaned path, each file hashed as it streams by. So the
  * context is hashed exactly once per build, while it arrives, and COPY reads bodies by offset. Symlinks are index
  * entries, never host links: resolving a source path follows them lexically and confined to the context root, and
  * a symlink named as a COPY source is copied as a symlink.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync, writeSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { closeSync, createReadStream, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { decompress } from '../../lib/compression.js';
 import { InvalidArgument } from '../../lib/errors.js';
 import { readTar } from '../../lib/tar/index.js';
@@ -36,6 +36,11 @@ export interface CtxEntry {
 }
 
 const MAX_ENTRIES = 1_000_000;
+/**
+ * Context bytes held in memory before the bodies go to a spool file. A typical context stays in memory: writing it
+ * out costs ~7 ms per 10 MB here, on every build, cached or not.
+ */
+const MEMORY_MAX = 64 * 1024 * 1024;
 const MAX_LINK_HOPS = 255;
 
 export interface ContextLimits {
@@ -49,6 +54,10 @@ export class BuildContext {
   private readonly sums = new Map<string, string>();
   private spoolFd = -1;
   private spoolSize = 0;
+  /** Bodies while the context is small: chunks in arrival order, and the offset each starts at. */
+  private mem: Buffer[] | undefined = [];
+  private memStarts: number[] = [];
+  private spilled = false;
 
   private constructor(readonly dir: string) {
     this.entries.set('.', { path: '.', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 0, linkname: '', offset: 0, digest: '' });
@@ -60,9 +69,7 @@ export class BuildContext {
 
   /** Read a context tar (plain or compressed) into `dir` (created, removed by close()). Throws InvalidArgument. */
   static async receive(src: Readable, dir: string, limits: ContextLimits = {}): Promise<BuildContext> {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
     const ctx = new BuildContext(dir);
-    ctx.spoolFd = openSync(ctx.spool, 'w', 0o600);
     try {
       const { stream } = await decompress(src);
       const maxBytes = limits.maxBytes ?? 64 * 1024 ** 3;
@@ -85,8 +92,7 @@ export class BuildContext {
           const offset = ctx.spoolSize;
           for await (const c of body) {
             hash.update(c);
-            writeSync(ctx.spoolFd, c);
-            ctx.spoolSize += c.length;
+            ctx.append(c);
             if (ctx.spoolSize > maxBytes) throw new InvalidArgument(`the build context is larger than ${maxBytes} bytes`);
           }
           ctx.add({ ...base, size: ctx.spoolSize - offset, offset, digest: hash.digest('hex') });
@@ -106,6 +112,49 @@ export class BuildContext {
       ctx.spoolFd = -1;
     }
     return ctx;
+  }
+
+  /** Keep a body chunk: in memory, or in the spool file once the context outgrew MEMORY_MAX. */
+  private append(c: Buffer): void {
+    if (this.mem && this.spoolSize + c.length > MEMORY_MAX) {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      this.spoolFd = openSync(this.spool, 'w', 0o600);
+      this.spilled = true;
+      for (const m of this.mem) writeSync(this.spoolFd, m);
+      this.mem = undefined;
+      this.memStarts = [];
+    }
+    if (this.mem) {
+      this.mem.push(c);
+      this.memStarts.push(this.spoolSize);
+    } else {
+      writeSync(this.spoolFd, c);
+    }
+    this.spoolSize += c.length;
+  }
+
+  /** The in-memory chunks covering [offset, offset + size). */
+  private memSlices(offset: number, size: number): Buffer[] {
+    const mem = this.mem!;
+    let lo = 0;
+    let hi = this.memStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.memStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const out: Buffer[] = [];
+    let pos = offset;
+    const end = offset + size;
+    for (let i = lo; i < mem.length && pos < end; i++) {
+      const start = this.memStarts[i]!;
+      const c = mem[i]!;
+      const from = pos - start;
+      const to = Math.min(c.length, end - start);
+      if (to > from) out.push(c.subarray(from, to));
+      pos = start + to;
+    }
+    return out;
   }
 
   private add(e: CtxEntry): void {
@@ -223,11 +272,13 @@ export class BuildContext {
 
   /** A file's body as a stream. */
   body(e: CtxEntry): Readable {
+    if (this.mem) return Readable.from(this.memSlices(e.offset, e.size), { objectMode: false });
     return createReadStream(this.spool, { start: e.offset, end: e.offset + e.size - 1, highWaterMark: 256 * 1024 });
   }
 
   /** A small file's bytes (the Dockerfile, .dockerignore). */
   readSync(e: CtxEntry): Buffer {
+    if (this.mem) return Buffer.concat(this.memSlices(e.offset, e.size), e.size);
     const fd = openSync(this.spool, 'r');
     try {
       const buf = Buffer.alloc(e.size);
@@ -267,6 +318,7 @@ export class BuildContext {
   }
 
   async close(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
+    this.mem = undefined;
+    if (this.spilled) await rm(this.dir, { recursive: true, force: true });
   }
 }

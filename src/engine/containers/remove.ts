@@ -32,9 +32,9 @@ export async function removeContainer(svc: ContainerService, ref: string, opts: 
     if (!cur) return;
     cur.state.status = 'removing';
     trace(id, 'rm: begin');
+    svc.d.network?.release(id);
     // The address and the record go at once; the rootfs and the bundle once the runtime state and mount are gone.
     await Promise.all([
-      svc.d.network?.detachAll(id).catch((e: unknown) => svc.d.log.warn('network release failed', { id, err: messageOf(e) })),
       svc.store.delete(id),
       (async () => {
         if (!(await svc.settled(id))) {

@@ -36,6 +36,8 @@ export interface Attachment {
 const isBridge = (n: NetworkRecord): boolean => n.driver === 'bridge';
 const ifIndex = (ifname: string): number => Number(ifname.replace(/^eth/, ''));
 const POOL_REFILL_DELAY_MS = 150;
+/** After a removal: while the client that removed it winds down (the next `docker run` is a new process). */
+const POOL_REFILL_AFTER_RM_MS = 5;
 const hostIfFor = (containerId: string, netId: string): string => `veth${createHash('sha256').update(`${containerId}/${netId}`).digest('hex').slice(0, 11)}`;
 
 /**
@@ -62,6 +64,8 @@ export class NetworkService {
   private readonly ready: string[] = [];
   private readonly taken = new Set<string>();
   private filling: Promise<void> | undefined;
+  /** Namespaces being released (down), by container. */
+  private readonly teardowns = new Map<string, Promise<void>>();
   private refillTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly poolSize: number;
@@ -115,6 +119,7 @@ export class NetworkService {
     for (const d of this.dns.values()) d.close();
     this.dns.clear();
     await this.filling;
+    await Promise.all(this.teardowns.values());
     const ids = this.ready.splice(0);
     const net = this.store.byName('bridge');
     if (ids.length === 0 || !net) return;
@@ -242,10 +247,11 @@ export class NetworkService {
     if (!isBridge(net)) throw new Forbidden(`container cannot be connected to the ${net.name} network`);
     const pooled = net.endpoints[ctr.id];
     if (pooled?.pool && !req.ip && !(req.aliases && req.aliases.length > 0)) {
-      // The container took a pool sandbox's ID: its address is this one.
+      // The container took a pool sandbox's ID: its address is this one, reserved on disk already. The claim is
+      // saved in the background (restore keeps a pool endpoint whose container exists).
       pooled.name = ctr.name;
       delete pooled.pool;
-      await this.store.save(net);
+      this.store.save(net).catch((e: unknown) => this.o.log.warn('network record not saved', { network: net.name, err: messageOf(e) }));
       return { net, ep: pooled };
     }
     if (net.endpoints[ctr.id]) throw new Forbidden(`endpoint with name ${ctr.name} already exists in network ${net.name}`);
@@ -275,10 +281,24 @@ export class NetworkService {
     return { net, ep };
   }
 
-  /** Free all of a container's addresses (container removal). */
+  /** Free all of a container's addresses (a failed create). */
   async detachAll(containerId: string): Promise<void> {
     for (const a of this.attachments(containerId)) await this.detach(a.net.id, containerId);
-    if (this.refillTimer) this.refill();
+  }
+
+  /**
+   * Container removal: its addresses are free at once; the records reach the disk moments later (should petid die
+   * first, restore drops the endpoints of containers that no longer exist). Then the pool refills, if it waits.
+   */
+  release(containerId: string): void {
+    for (const a of this.attachments(containerId)) {
+      delete a.net.endpoints[containerId];
+      this.store.save(a.net).catch((e: unknown) => this.o.log.warn('network record not saved', { network: a.net.name, err: messageOf(e) }));
+    }
+    if (this.refillTimer) {
+      clearTimeout(this.refillTimer);
+      this.refillTimer = setTimeout(() => this.refill(), POOL_REFILL_AFTER_RM_MS).unref();
+    }
   }
 
   /** The container's endpoints in interface order (eth0 first). */
@@ -330,6 +350,7 @@ export class NetworkService {
     // A sandbox taken from the pool is ready unless the container's networks changed since its create.
     const prepared = this.taken.delete(containerId) && atts.length === 1 && atts[0]!.net.name === 'bridge' && atts[0]!.net.predefined && existsSync(path);
     if (!prepared) {
+      await this.teardowns.get(containerId);
       await destroySandbox(path, atts.map((a) => a.ep.hostIf));
       const gw = atts.find((a) => !a.net.internal)?.net.ipam[0]!.Gateway;
       await createSandbox(path, atts.map((a) => this.link(a)), gw);
@@ -351,7 +372,13 @@ export class NetworkService {
     const ports = this.sandboxes.get(containerId);
     this.sandboxes.delete(containerId);
     this.taken.delete(containerId);
-    await destroySandbox(this.netnsPath(containerId), this.attachments(containerId).map((a) => a.ep.hostIf));
+    // The namespace goes in the background (an unmount): the next up() of this container, and close(), wait for it.
+    if (!this.teardowns.has(containerId)) {
+      const t = destroySandbox(this.netnsPath(containerId), this.attachments(containerId).map((a) => a.ep.hostIf))
+        .catch((e: unknown) => this.o.log.warn('namespace teardown failed', { id: containerId, err: messageOf(e) }))
+        .finally(() => this.teardowns.delete(containerId));
+      this.teardowns.set(containerId, t);
+    }
     if (ports && ports.length > 0) await this.syncRules().catch((e: unknown) => this.o.log.warn('nft sync failed', { err: messageOf(e) }));
   }
 

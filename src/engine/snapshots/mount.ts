@@ -1,5 +1,5 @@
-import { which } from '../../lib/which.js';
 /** The one place that performs Mount[] data: util-linux `mount`/`umount`, spawned without a shell. */
+import { which } from '../../lib/which.js';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
