@@ -12,7 +12,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUSYBOX, busyboxInPeti, importBusybox } from './lib/busybox.js';
-import { availableEngines, markdownTable, median, removeTree, runTimed, withEngine, type Engine, type EngineName } from './lib/engines.js';
+import { availableEngines, markdownTable, median, removeTree, runTimed, which, withEngine, type Engine, type EngineName } from './lib/engines.js';
+import { startNullEngine } from './lib/null-engine.js';
 
 const COLD_RUNS = 3;
 const CACHED_RUNS = 5;
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   const engines = availableEngines().filter((n) => want.length === 0 || want.includes(n));
   const work = mkdtempSync(join(tmpdir(), 'peti-bench-build-'));
   const rows: Row[] = [];
+  let floorMs: number | undefined;
   try {
     const ctx = join(work, 'ctx');
     makeContext(ctx);
@@ -86,6 +88,22 @@ async function main(): Promise<void> {
         }
       });
     }
+    if (which('docker') !== undefined) {
+      // The docker CLI's own floor: the same context sent to the null engine, which answers at once.
+      const nul = await startNullEngine(join(work, 'null.sock'));
+      try {
+        const env = { DOCKER_HOST: nul.host, DOCKER_CONFIG: join(work, 'docker-config-null'), DOCKER_BUILDKIT: '0' };
+        const floor: number[] = [];
+        for (let i = 0; i < CACHED_RUNS + 1; i++) {
+          const r = await runTimed('docker', ['build', '-t', IMAGE, ctx], env, { capture: true });
+          if (i > 0) floor.push(r.ms);
+        }
+        console.log(`\n### docker CLI -> null engine (bench/lib/null-engine.ts: reads the whole context, answers at once)\n  ${floor.map((x) => x.toFixed(0)).join(', ')} ms`);
+        floorMs = median(floor);
+      } finally {
+        await nul.close();
+      }
+    }
   } finally {
     removeTree(work);
   }
@@ -96,6 +114,17 @@ async function main(): Promise<void> {
     for (const r of rows) {
       if (r.engine === 'peti') continue;
       console.log(`ratio ${r.engine}/peti ${peti.version}: cold ${(r.cold / peti.cold).toFixed(2)}x, cached ${(r.cached / peti.cached).toFixed(2)}x`);
+    }
+  }
+  const viaDocker = rows.find((r) => r.engine === 'peti' && r.version.startsWith('(docker CLI'));
+  const dockerd = rows.find((r) => r.engine === 'docker');
+  if (floorMs !== undefined) {
+    console.log(`client floor: the docker CLI sends this context to a daemon that does nothing in ${floorMs.toFixed(0)} ms (median)`);
+    if (viaDocker && dockerd) {
+      const own = (x: number): number => x - floorMs!;
+      console.log(`daemon share of a cached rebuild (less the floor): dockerd ${own(dockerd.cached).toFixed(0)} ms, petid ${own(viaDocker.cached).toFixed(0)} ms: ` +
+        `${(own(dockerd.cached) / own(viaDocker.cached)).toFixed(1)}x; a 3x total needs <= ${(dockerd.cached / 3).toFixed(0)} ms, ` +
+        `${(dockerd.cached / 3) < floorMs ? 'below the client floor' : 'above the client floor'}`);
     }
   }
 }

@@ -137,6 +137,6 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
   return {
     dataRoot, execRoot, id: meta.id, name: hostname(), content, snapshots, images, distribution, events, containers, builder, networks, volumes, cgroupVersion: host.cgroupVersion,
     startedAt: new Date(),
-    close: async () => { containers.close(); distribution.close(); await networks.close(); },
+    close: async () => { containers.close(); distribution.close(); await Promise.all([networks.close(), builder.close()]); },
   };
 }

@@ -9,7 +9,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Digest } from '../../lib/digest.js';
-import { InvalidArgument, NotFound } from '../../lib/errors.js';
+import { InvalidArgument, NotFound, messageOf } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { KeyedMutex } from '../../lib/mutex.js';
 import { type Manifest, MediaType, hostPlatform } from '../../lib/oci/types.js';
@@ -204,7 +204,8 @@ export class Builder {
         final = await results.get(plan.target)!;
       } finally {
         opts.signal?.removeEventListener('abort', onAbort);
-        await this.cache.flush().catch(() => undefined);
+        // Not awaited: the index only makes later builds faster (a lost write loses cache hits, never correctness).
+        this.cache.flush().catch((e: unknown) => this.d.log.warn('build cache index not written', { err: messageOf(e) }));
       }
       if (plan.unusedBuildArgs.length) {
         emit({ type: 'warning', text: `[Warning] One or more build-args [${plan.unusedBuildArgs.join(' ')}] were not consumed` });
@@ -249,6 +250,11 @@ export class Builder {
       for (const t of tags) await this.d.images.tag(id, t);
     }
     return id;
+  }
+
+  /** petid stops: the cache index reaches the disk. */
+  async close(): Promise<void> {
+    await this.cache.flush().catch((e: unknown) => this.d.log.warn('build cache index not written', { err: messageOf(e) }));
   }
 
   /** `POST /build/prune`: forget cache entries, then collect what nothing else uses. */

@@ -42,11 +42,16 @@ export interface CacheLeases {
   lease(digests: Iterable<Digest>): () => void;
 }
 
+const CONFIG_MEMO_MAX = 1024;
+
 export class BuildCache {
   private entries = new Map<string, CacheEntry>();
   private readonly releases = new Map<string, () => void>();
   private readonly lock = new Mutex();
   private dirty = false;
+  private readonly verified = new Set<string>();
+  /** Config blobs are immutable (content-addressed): a bounded memo of the recent ones. */
+  private readonly configs = new Map<string, string>();
 
   constructor(private readonly d: { root: string; content: ContentStore; snapshots: Snapshotter; leases: CacheLeases }) {}
 
@@ -65,20 +70,34 @@ export class BuildCache {
     this.releases.set(key, this.d.leases.lease([e.id, ...(e.layer ? [e.layer.digest] : [])]));
   }
 
-  /** A usable result for `key`: its blobs and snapshot must still exist (else it is dropped: a miss). */
+  /**
+   * A usable result for `key`: its blobs and snapshot must still exist (else it is dropped: a miss). Checked once
+   * per entry while petid runs: from then on the entry's lease and the snapshot pin keep them.
+   */
   async get(key: string): Promise<CacheEntry | undefined> {
     const e = this.entries.get(key);
     if (!e) return undefined;
-    const ok = (await this.d.content.has(e.id)) && (!e.layer || (await this.d.content.has(e.layer.digest)))
+    const ok = this.verified.has(key) || (await this.d.content.has(e.id)) && (!e.layer || (await this.d.content.has(e.layer.digest)))
       && (e.chainId === undefined || (await this.d.snapshots.stat(e.chainId).then(() => true, () => false)));
     if (!ok) {
       this.drop(key);
       return undefined;
     }
+    this.verified.add(key);
     e.lastUsed = new Date().toISOString();
     e.usageCount++;
     this.dirty = true;
     return e;
+  }
+
+  /** A cached step's image config (JSON text), read from the content store once and then remembered. */
+  async configText(id: Digest): Promise<string> {
+    const known = this.configs.get(id);
+    if (known !== undefined) return known;
+    const text = (await this.d.content.readBytes(id)).toString('utf8');
+    if (this.configs.size >= CONFIG_MEMO_MAX) this.configs.delete(this.configs.keys().next().value!);
+    this.configs.set(id, text);
+    return text;
   }
 
   put(key: string, e: CacheEntry): void {
@@ -87,6 +106,7 @@ export class BuildCache {
   }
 
   private drop(key: string): void {
+    this.verified.delete(key);
     this.releases.get(key)?.();
     this.releases.delete(key);
     this.entries.delete(key);

@@ -297,7 +297,7 @@ export class StageExecutor {
     if (this.job.noCache) return false;
     const e = await this.d.cache.get(key);
     if (!e) return false;
-    const config = JSON.parse((await this.d.content.readBytes(e.id)).toString('utf8')) as ImageConfig;
+    const config = JSON.parse(await this.d.cache.configText(e.id)) as ImageConfig;
     const layers = e.layer ? [...this.state.layers, { mediaType: MediaType.OciLayer, digest: e.layer.digest, size: e.layer.size }] : this.state.layers;
     this.state = { config, id: e.id, layers, ...(e.chainId ?? this.state.chain ? { chain: (e.chainId ?? this.state.chain) as Digest } : {}), ...(this.state.imageId ? { imageId: this.state.imageId } : {}) };
     this.job.emit({ type: 'cached' });
@@ -332,7 +332,7 @@ export class StageExecutor {
     if (quiet) {
       const e = this.job.noCache ? undefined : await this.d.cache.get(key);
       if (e) {
-        this.state = { ...this.state, config: JSON.parse((await this.d.content.readBytes(e.id)).toString('utf8')) as ImageConfig, id: e.id };
+        this.state = { ...this.state, config: JSON.parse(await this.d.cache.configText(e.id)) as ImageConfig, id: e.id };
         return;
       }
     }

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { type Digest, chainIds, isDigest } from '../../lib/digest.js';
-import { Conflict, InvalidArgument, NotFound } from '../../lib/errors.js';
+import { Conflict, InvalidArgument, NotFound, messageOf } from '../../lib/errors.js';
 import { Mutex } from '../../lib/mutex.js';
 import type { Logger } from '../../lib/log.js';
 import { familiarName, formatFull, looksLikeId, parseReference, withDefaultTag } from '../../lib/reference.js';
@@ -171,11 +171,19 @@ export class LocalImageService implements ImageService {
     const parsed = parseReference(target);
     if (parsed.digest) throw new InvalidArgument('refusing to create a tag with a digest reference');
     const ref = formatFull(withDefaultTag(parsed));
-    await this.lock.run(async () => {
-      await this.store.setRef(ref, img.id);
-      const rec = this.store.records.get(img.id)!;
-      await this.store.putRecord({ ...rec, lastTagTime: new Date().toISOString() }, img.config);
-    });
+    const touch = async (): Promise<void> => {
+      const rec = this.store.records.get(img.id);
+      if (rec) await this.store.putRecord({ ...rec, lastTagTime: new Date().toISOString() }, img.config);
+    };
+    if (this.store.refs.get(ref) === img.id) {
+      // Already so (a rebuild's tag): only LastTagTime changes, written in its turn without holding up the caller.
+      this.lock.run(touch).catch((e: unknown) => this.d.log.warn('image record not written', { id: img.id, err: messageOf(e) }));
+    } else {
+      await this.lock.run(async () => {
+        await this.store.setRef(ref, img.id);
+        await touch();
+      });
+    }
     this.d.events.emit('image', 'tag', img.id, { name: familiarName(parsed) });
   }
 

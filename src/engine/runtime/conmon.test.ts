@@ -184,9 +184,13 @@ describe('ConmonRuntime with real containers', { skip: !canRun && 'needs root, c
   it('create + start: exit code via the exit file, stdout/stderr in the k8s-file log', T, async () => {
     const c = await w.create(['sh', '-c', 'echo out1; echo err1 >&2; exit 3']);
     assert.ok(c.pid > 0);
-    // conmon left petid's cgroups for its own, in every hierarchy.
-    const cg = readFileSync(`/proc/${c.conmonPid}/cgroup`, 'utf8').trim().split('\n');
-    assert.ok(cg.length > 0 && cg.every((l) => l.endsWith(`:/${w.cgroupParent}/conmon`)), cg.join(' | '));
+    // conmon leaves petid's cgroups for its own, in every hierarchy (moments after create: the move is not awaited).
+    const inOwn = (): string[] | undefined => {
+      const cg = readFileSync(`/proc/${c.conmonPid}/cgroup`, 'utf8').trim().split('\n');
+      return cg.length > 0 && cg.every((l) => l.endsWith(`:/${w.cgroupParent}/conmon`)) ? cg : undefined;
+    };
+    await waitFor(inOwn, 'conmon in its cgroup', 2000).catch(() => undefined);
+    assert.ok(inOwn(), readFileSync(`/proc/${c.conmonPid}/cgroup`, 'utf8').trim().split('\n').join(' | '));
     await w.rt.start(c.id);
     assert.equal(await w.exitCode(c.id), 3);
     assert.equal(readFileSync(join(c.persist, 'exit'), 'utf8').trim(), '3');
