@@ -596,14 +596,15 @@ async function startPeti(): Promise<Engine> {
   };
   try {
     const bip = `${freeSubnet24(process.pid + bridgeSerial * 131)}.1/24`;
-    const args = [PETID, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', host, '--log-level', 'warn',
+    const args = ['--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', host, '--log-level', 'warn',
       '--bridge', bridge, '--bip', bip];
-    proc = spawnDaemon(process.execPath, args, logFile);
+    // Started as a user starts it: the launcher runs node with its flags (bin/petid's first line).
+    proc = spawnDaemon(PETID, args, logFile);
     await waitReady(socket, proc, 'petid', logFile);
     const p = proc;
     const e = makeEngine('peti', dir, PETI, [], { PETI_HOST: host }, logFile, () => (p.pid !== undefined && alive(p.pid) ? [p.pid] : []), 'petid', 'conmon', stop);
     e.version = (await e.cli(['--version'])).stdout.trim();
-    e.setup = [`built from this tree (npm run build), run from a copy of bin/ and dist/ in ${BUILD}; started: ${showCommand('node', args)} &`];
+    e.setup = [`built from this tree (npm run build), run from a copy of bin/ and dist/ in ${BUILD}; started: ${showCommand(PETID, args)} &`];
     e.netOwner = owner;
     await settleAndMeasure(e);
     return e;

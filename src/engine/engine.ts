@@ -114,17 +114,20 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     // RUN steps on the default bridge, like `docker build`'s default network: an address, NAT and DNS settings.
     sandbox: {
       enter: async (id) => {
-        await networks.attach('bridge', { id, name: `build-${id.slice(0, 12)}` });
+        // A sandbox from the pool when there is one: the step's namespace is ready at once.
+        const key = networks.takeSandbox() ?? id;
         try {
-          return { netnsPath: (await networks.up(id, [])).sandboxKey };
+          await networks.attach('bridge', { id: key, name: `build-${id.slice(0, 12)}` });
+          return { netnsPath: (await networks.up(key, [])).sandboxKey, key };
         } catch (e) {
-          await networks.detachAll(id);
+          await networks.down(key).catch(() => undefined);
+          await networks.detachAll(key);
           throw e;
         }
       },
-      leave: async (id) => {
-        await networks.down(id).catch(() => undefined);
-        await networks.detachAll(id);
+      leave: async (key) => {
+        await networks.down(key).catch(() => undefined);
+        networks.release(key);
       },
     },
     pull: async (reference, status, signal) => {

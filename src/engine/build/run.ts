@@ -16,9 +16,10 @@ export type BuildNetwork = 'none' | 'host' | 'bridge';
 
 /** A network namespace on the default bridge for one RUN step: address, veth, route, NAT like a container's. */
 export interface BuildSandbox {
-  enter(id: string): Promise<{ netnsPath: string }>;
+  /** A network namespace for step `id`; `key` names it for leave (a sandbox made ahead may have its own). */
+  enter(id: string): Promise<{ netnsPath: string; key: string }>;
   /** Frees the namespace and the address; idempotent. */
-  leave(id: string): Promise<void>;
+  leave(key: string): Promise<void>;
 }
 
 export interface RunStepOptions {
@@ -71,7 +72,7 @@ export async function runStep(o: RunStepOptions): Promise<number> {
     await fsp.writeFile(join(o.bundle, 'config.json'), JSON.stringify(spec));
     return await crunRun(o);
   } finally {
-    if (net) await o.sandbox!.leave(o.id);
+    if (net) await o.sandbox!.leave(net.key);
   }
 }
 
