@@ -9,7 +9,7 @@ import { MemoryEventBus } from './events/index.js';
 import { LocalImageService } from './images/index.js';
 import { Distribution } from './distribution/index.js';
 import { OverlaySnapshotter, applyFileInline, type ApplyFileFn, type ApplyLimits } from './snapshots/index.js';
-import { Containers, specNetworkFor, type SpecBuilder } from './containers/index.js';
+import { Containers, specFilesFor, specNetworkFor, type SpecBuilder } from './containers/index.js';
 import { NetworkService } from './network/index.js';
 import { VolumeService } from './volumes/index.js';
 import { Builder, unmountUnder } from './build/index.js';
@@ -94,7 +94,7 @@ export async function createEngine(opts: EngineOptions): Promise<Engine> {
     build: async (rec, rootfs) => buildSpec({
       volumes: await volumes.specMounts(rec.mounts ?? [], rootfs),
       id: rec.id, rootfs, image: {}, config: rec.config, hostConfig: rec.hostConfig,
-      files: { hosts: rec.hostsPath, hostname: rec.hostnamePath, resolvConf: rec.resolvConfPath },
+      files: specFilesFor(containers.svc, rec),
       cgroupsPath: `/peti/${rec.id}`, hostRlimits: rlimits,
       network: specNetworkFor(containers.svc, rec),
       ...(initPath ? { initPath } : {}),

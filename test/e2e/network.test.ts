@@ -105,6 +105,11 @@ describe('networking: bridge, ports, user networks, DNS, restarts', () => {
     const ownerIp = (await inspect(id)).NetworkSettings.Networks.bridge!.IPAddress;
     const shared = docker('run', '--rm', '--network', 'container:netowner', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0');
     assert.match(shared, new RegExp(`inet ${ownerIp.replace(/\./g, '\\.')}/`));
+    // The joined container's hostname, /etc/hosts and /etc/resolv.conf, as Docker gives them.
+    const files = docker('run', '--rm', '--network', 'container:netowner', 'busybox', 'sh', '-c', 'hostname; cat /etc/hosts');
+    assert.equal(files.split('\n')[0], id.slice(0, 12));
+    assert.match(files, new RegExp(`^${ownerIp.replace(/\./g, '\\.')}\t${id.slice(0, 12)}$`, 'm'));
+    assert.match(d.docker(['run', '--rm', '--network', 'container:netowner', '--hostname', 'x', 'busybox', 'true']).stderr, /conflicting options: hostname and the network mode/);
     const ins = await inspect(id);
     assert.equal(ins.NetworkSettings.IPAddress, ownerIp);
     assert.equal(ins.NetworkSettings.Gateway, `10.${sub[0]}.${sub[1]}.1`);
@@ -237,6 +242,11 @@ describe('networking: bridge, ports, user networks, DNS, restarts', () => {
     assert.match(docker('run', '--rm', '--network', 'app', 'busybox', 'nslookup', 'webalias'), /Address: 10\./);
     assert.ok((await inspect(web)).NetworkSettings.Networks.app);
     assert.match(d.docker(['network', 'rm', 'app']).stderr, /has active endpoints/);
+    // A renamed container answers to its new name.
+    docker('rename', 'webx', 'webr');
+    assert.match(docker('run', '--rm', '--network', 'app', 'busybox', 'nslookup', 'webr'), /Address: 10\./);
+    assert.notEqual(d.docker(['run', '--rm', '--network', 'app', 'busybox', 'nslookup', 'webx']).code, 0);
+    docker('rename', 'webr', 'webx');
     docker('network', 'disconnect', 'app', 'webx');
     assert.doesNotMatch(docker('exec', 'webx', 'ip', '-o', 'link'), /eth1/);
     assert.equal((await inspect(web)).NetworkSettings.Networks.app, undefined);

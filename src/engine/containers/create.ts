@@ -84,7 +84,7 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
   const ic = img.config.config ?? {};
   const host = { ...(body.HostConfig ?? {}) };
   // NetworkMode and NetworkingConfig checked and normalised; the addresses are reserved just before the record is saved.
-  const netPlan = planNetworks(svc, host, body.NetworkingConfig as Record<string, unknown> | undefined);
+  const netPlan = planNetworks(svc, host, body.NetworkingConfig as Record<string, unknown> | undefined, body.Hostname);
   const netMode = netPlan.kind;
   const entrypoint = asList(body.Entrypoint);
   let cmd = asList(body.Cmd);
@@ -103,7 +103,9 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
   // Nothing below throws before the try that undoes it: the ID may be a pooled sandbox's.
   const id = pooledId(svc, netPlan) ?? randomBytes(32).toString('hex');
   trace(id, 'create: begin');
-  const hostname = body.Hostname || id.slice(0, 12);
+  // A container that joins another's network takes that one's hostname too (Docker's initializeNetworking).
+  const joined = netMode === 'container' ? svc.store.byId.get(String(host.NetworkMode).slice('container:'.length)) : undefined;
+  const hostname = body.Hostname || joined?.config.Hostname || id.slice(0, 12);
   const config: CreateBody = {
     ...body,
     Hostname: hostname,

@@ -32,7 +32,7 @@ export type { SpecBuilder } from './spec-builder.js';
 export { parseLogLine } from './logs.js';
 export { parseSignal } from './stop.js';
 export { shouldRestart } from './exit.js';
-export { connectContainer, disconnectContainer, specNetwork as specNetworkFor } from './networking.js';
+export { connectContainer, disconnectContainer, specFiles as specFilesFor, specNetwork as specNetworkFor } from './networking.js';
 
 /** The containers service as the API sees it: one method per verb, each implemented in its own file. */
 export class Containers {

@@ -33,7 +33,7 @@ export interface NetPlan {
  * Validate and normalise HostConfig.NetworkMode and NetworkingConfig at create (Docker's rules and wording);
  * rewrites host.NetworkMode to its stored form (`bridge`, a network name, `container:<id>`).
  */
-export function planNetworks(svc: ContainerService, host: Record<string, unknown>, networking: Record<string, unknown> | undefined): NetPlan {
+export function planNetworks(svc: ContainerService, host: Record<string, unknown>, networking: Record<string, unknown> | undefined, hostname?: string): NetPlan {
   const n = net(svc);
   let mode = typeof host.NetworkMode === 'string' && host.NetworkMode ? host.NetworkMode : 'default';
   if (mode === 'default') mode = n ? 'bridge' : 'none';
@@ -49,6 +49,10 @@ export function planNetworks(svc: ContainerService, host: Record<string, unknown
   if (mode.startsWith('container:')) {
     const target = svc.store.get(mode.slice('container:'.length));
     if (hasPorts) throw new InvalidArgument('conflicting options: port publishing and the container type network mode');
+    // The joined container's /etc/hosts, /etc/resolv.conf and /etc/hostname are used (Docker's rules and wording).
+    if (typeof hostname === 'string' && hostname !== '') throw new InvalidArgument('conflicting options: hostname and the network mode');
+    if (Array.isArray(host.Dns) && host.Dns.length > 0) throw new InvalidArgument('conflicting options: dns and the network mode');
+    if (Array.isArray(host.ExtraHosts) && host.ExtraHosts.length > 0) throw new InvalidArgument('conflicting options: custom host-to-IP mapping and the network mode');
     if (Object.keys(eps).length > 0) throw new InvalidArgument('conflicting options: networking configuration and the container type network mode');
     host.NetworkMode = `container:${target.id}`;
     return { kind: 'container', endpoints: [], warnings };
@@ -134,6 +138,17 @@ export function specNetwork(svc: ContainerService, rec: ContainerRecord, forStar
     return { mode: 'netns', netnsPath: `/proc/${target.state.pid}/ns/net` };
   }
   return { mode: 'none' };
+}
+
+/**
+ * The hosts, hostname and resolv.conf files the container's /etc gets: its own, or for `container:<x>` those of the
+ * container whose network it joins (what that container sees, as Docker does).
+ */
+export function specFiles(svc: ContainerService, rec: ContainerRecord): { hosts: string; hostname: string; resolvConf: string } {
+  const own = { hosts: rec.hostsPath, hostname: rec.hostnamePath, resolvConf: rec.resolvConfPath };
+  if (netKind(rec) !== 'container') return own;
+  const target = svc.store.byId.get(String(rec.hostConfig.NetworkMode).slice('container:'.length));
+  return target ? { hosts: target.hostsPath, hostname: target.hostnamePath, resolvConf: target.resolvConfPath } : own;
 }
 
 /** A private namespace's resolv.conf: loopback resolvers of the host cannot be reached from it (Docker's rule). */

@@ -25,6 +25,7 @@ export async function renameContainer(svc: ContainerService, ref: string, newNam
       rec.name = old;
       throw e;
     }
+    await svc.d.network?.rename(id, name);
     svc.emit(rec, 'rename', { oldName: `/${old}` });
   });
 }

@@ -301,6 +301,14 @@ export class NetworkService {
     }
   }
 
+  /** `docker rename`: the endpoints carry the new name (the embedded DNS answers it from now on). */
+  async rename(containerId: string, name: string): Promise<void> {
+    for (const a of this.attachments(containerId)) {
+      a.ep.name = name;
+      await this.store.save(a.net);
+    }
+  }
+
   /** The container's endpoints in interface order (eth0 first). */
   attachments(containerId: string): Attachment[] {
     return [...this.store.byId.values()].flatMap((net) => (net.endpoints[containerId] ? [{ net, ep: net.endpoints[containerId] }] : []))
