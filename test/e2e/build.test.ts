@@ -156,6 +156,7 @@ describe('build', () => {
         'hello ${NAME}',
         'EOF',
         'ADD p.tgz /opt/',
+        'ADD --unpack=false p.tgz /kept/',
         'ADD https://example.com/x /x',
       ].join('\n'),
     });
@@ -165,6 +166,7 @@ describe('build', () => {
     writeFileSync(join(dir, 'Dockerfile'), (await import('node:fs')).readFileSync(join(dir, 'Dockerfile'), 'utf8').replace('ADD https://example.com/x /x', ''));
     ok(build(d, dir, ['--build-arg', 'NAME=given', '-t', 'args']), 'build');
     assert.equal(run(d, ['args', 'cat', '/name', '/hd', '/conf.txt', '/opt/pkg/readme']), 'name=given\nheredoc-run\nsecond\nhello given\nfrom tar\n');
+    assert.equal(run(d, ['args', 'sh', '-c', 'ls /kept; wc -c < /kept/p.tgz']).split('\n').map((l) => l.trim()).filter(Boolean).join(' '), `p.tgz ${tgz.length}`);
     const insp = JSON.parse(ok(d.peti(['image', 'inspect', 'args']), 'inspect').stdout) as [{ Config: { Env: string[] | null } }];
     assert.ok(!(insp[0].Config.Env ?? []).some((e) => e.startsWith('NAME=')), 'ARG values are not persisted');
   });

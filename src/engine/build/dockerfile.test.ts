@@ -99,8 +99,13 @@ test('COPY/ADD flags and sources', () => {
   assert.deepEqual([c.from, c.chown, c.chmod, c.link, c.sources, c.dest], ['build', 'app:app', '0755', true, ['a', 'b*'], '/dst/']);
   const j = only('COPY ["a b", "/x y/"]') as CopyInstruction;
   assert.deepEqual([j.sources, j.dest, j.json], [['a b'], '/x y/', true]);
-  const a = only('ADD --keep-git-dir=false --checksum=sha256:abc --link=false x.tar /opt') as CopyInstruction;
+  const a = only('ADD --keep-git-dir=false --checksum=sha256:abc --link=false https://example.com/x.tar /opt') as CopyInstruction;
   assert.deepEqual([a.kind, a.keepGitDir, a.checksum, a.link], ['ADD', false, 'sha256:abc', false]);
+  assert.equal((only('ADD --unpack=false x.tar /opt') as CopyInstruction).unpack, false);
+  // Valid syntax this builder does not carry out: refused with the line, never ignored.
+  assert.throws(() => parseDockerfile('FROM a\nADD --checksum=sha256:abc x.tar /opt'), /Dockerfile:2: checksum can't be specified for non-HTTP\(S\) sources/);
+  assert.throws(() => parseDockerfile('FROM a\nCOPY --parents a/b /d/'), /Dockerfile:2: COPY --parents is not supported by this builder/);
+  assert.throws(() => parseDockerfile('FROM a\nCOPY --exclude=*.md . /d/'), /Dockerfile:2: COPY --exclude is not supported by this builder/);
   assert.throws(() => parseDockerfile('FROM a\nADD --from=x a b'), /unknown flag: --from/);
   assert.throws(() => parseDockerfile('FROM a\nCOPY --link=maybe a b'), /expecting boolean value for flag --link, not: maybe/);
 });

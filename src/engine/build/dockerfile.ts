@@ -734,6 +734,12 @@ function parseCopy(n: RawNode, b: NodeBase): CopyInstruction {
   if (isAdd) f.add('keep-git-dir', 'bool').add('checksum', 'string').add('unpack', 'bool');
   else f.add('from', 'string').add('parents', 'bool');
   f.parse();
+  // Parsed (they are valid Dockerfile syntax) but not carried out by this builder: refused, never ignored.
+  if (f.bool('parents')) throw new Error(`${name} --parents is not supported by this builder`);
+  if ((f.lists.get('exclude') ?? []).length > 0) throw new Error(`${name} --exclude is not supported by this builder`);
+  if (isAdd && f.str('checksum') && !n.args.slice(0, -1).some((a) => /^https?:\/\//i.test(a))) {
+    throw new Error('checksum can\'t be specified for non-HTTP(S) sources');
+  }
   const dest = n.args[n.args.length - 1]!;
   if (parseHeredocWord(dest)) throw new Error(`${name} cannot accept a heredoc as a destination`);
   const byName = new Map(n.heredocs.map((h) => [h.name, h]));

@@ -540,7 +540,7 @@ export class StageExecutor {
         let owner: { uid: number; gid: number } | undefined;
         if (chownSpec) owner = await resolveChown(ws.root, chownSpec);
         await performCopy(ws.root, src, {
-          cmd, sources, inline, dest, workdir: this.cfg.WorkingDir || '/', ...(owner ? { owner } : {}), ...(chmod !== undefined ? { chmod } : {}), unpack: cmd === 'ADD',
+          cmd, sources, inline, dest, workdir: this.cfg.WorkingDir || '/', ...(owner ? { owner } : {}), ...(chmod !== undefined ? { chmod } : {}), unpack: cmd === 'ADD' && ins.unpack !== false,
         });
         layer = await commitWorkspace(this.d.snapshots, this.d.content, ws, this.state.chain);
       } catch (e) {
