@@ -306,6 +306,25 @@ describe('docker CLI containers against petid', () => {
     ok(['rm', 'lg']);
   });
 
+  it('logs: --log-opt max-size caps the log file; -f follows across the restart of the file; bad values refused', async () => {
+    const r = docker(['run', '-d', '--name', 'lcap', '--log-opt', 'max-size=2k', '--log-opt', 'max-file=2', 'busybox', 'sh', '-c',
+      'sleep 0.3; i=0; while [ $i -lt 120 ]; do echo row-$i-........................................; i=$((i+1)); sleep 0.01; done; echo END']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /max-file=2: this engine keeps one log file/);
+    const f = background(['logs', '-f', 'lcap']);
+    assert.equal(await f.exited, 0);
+    // What came after the file started over is there, ending with END; the file itself stays under the cap.
+    assert.ok(f.out().includes('row-119-') && f.out().endsWith('END\n'), f.out().slice(-300));
+    const id = ok(['inspect', '-f', '{{.Id}}', 'lcap']).trim();
+    const size = readFileSync(join(d.dataRoot, 'containers', id, 'ctr.log')).length;
+    assert.ok(size <= 2048, `log file ${size} bytes`);
+    assert.match(ok(['logs', 'lcap']), /END\n$/);
+    ok(['rm', 'lcap']);
+    assert.match(docker(['run', '--rm', '--log-opt', 'max-size=lots', 'busybox', 'true']).stderr, /invalid value for log option max-size: lots/);
+    assert.match(docker(['run', '--rm', '--log-opt', 'max-file=3', 'busybox', 'true']).stderr, /max-file is only valid with max-size/);
+    assert.match(docker(['run', '--rm', '--log-opt', 'compress=true', 'busybox', 'true']).stderr, /unsupported log option\(s\) compress/);
+  });
+
   it('exec: -i, -d, -e, -w, -u, --privileged, exit codes', () => {
     ok(['run', '-d', '--name', 'ex', 'busybox', 'sleep', '60']);
     assert.equal(ok(['exec', '-i', 'ex', 'sh', '-c', 'cat; echo end'], 'exec stdin\n'), 'exec stdin\nend\n');

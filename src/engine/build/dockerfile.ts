@@ -1,5 +1,6 @@
 import { InvalidArgument } from '../../lib/errors.js';
 import { expandDetailed } from './expand.js';
+import { ramInBytes } from '../../lib/units.js';
 import type {
   ArgDefinition, CommandLine, CopyInstruction, Dockerfile, FromInstruction, HealthcheckSpec, Heredoc, Instruction,
   KeyValue, NetworkMode, NodeBase, ParserDirectives, RunInstruction, RunMount, RunScript, SecurityMode, Stage,
@@ -533,14 +534,6 @@ function parseUint(v: string, radix: 8 | 10, max: number): number | undefined {
   if (!re.test(v)) return undefined;
   const n = parseInt(v, radix);
   return n <= max ? n : undefined;
-}
-
-/** docker/go-units RAMInBytes: `64m`, `1.5g`, `512kb`, binary multipliers. */
-function ramInBytes(v: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgGtTpP])?[iI]?[bB]?$/.exec(v);
-  if (!m) return undefined;
-  const mult: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40, p: 2 ** 50 };
-  return Math.floor(Number(m[1]) * (m[2] ? mult[m[2].toLowerCase()]! : 1));
 }
 
 /**

@@ -11,6 +11,7 @@ import { mergeHealthcheck } from './health.js';
 import { attachPlanned, planNetworks, pooledId } from './networking.js';
 import type { ContainerService } from './service.js';
 import type { ContainerRecord, CreateBody } from './types.js';
+import { ramInBytes } from '../../lib/units.js';
 
 const asList = (v: string[] | string | null | undefined): string[] | null | undefined =>
   typeof v === 'string' ? [v] : v;
@@ -76,6 +77,32 @@ export function resolvConf(hostText: string, dns: unknown, search: unknown, opti
   return [...ns.map((s) => `nameserver ${s}\n`), sd.length > 0 ? `search ${sd.join(' ')}\n` : '', op.length > 0 ? `options ${op.join(' ')}\n` : ''].join('');
 }
 
+/**
+ * `--log-opt max-size` / `max-file` (as json-file takes them): conmon caps the log file at max-size and then starts
+ * it over, so one file is kept, never more than max-size. Refuses what json-file would refuse; a max-file above 1
+ * is accepted with a warning saying so.
+ */
+export function checkLogSize(opts: Record<string, string>): string[] {
+  const size = opts['max-size'];
+  const files = opts['max-file'];
+  if (size !== undefined && size !== '-1') {
+    const n = ramInBytes(size);
+    if (n === undefined || n <= 0) throw new InvalidArgument(`invalid value for log option max-size: ${size}`);
+  }
+  if (files !== undefined) {
+    if (!/^\d+$/.test(files) || Number(files) < 1) throw new InvalidArgument('max-file cannot be less than 1');
+    if (size === undefined || size === '-1') throw new InvalidArgument('max-file is only valid with max-size');
+    if (Number(files) > 1) return [`max-file=${files}: this engine keeps one log file, started over when it reaches max-size (${size})`];
+  }
+  return [];
+}
+
+/** The log file cap conmon enforces (bytes), from `--log-opt max-size`; undefined: none. */
+export function logSizeMax(host: Record<string, unknown>): number | undefined {
+  const size = (host.LogConfig as { Config?: Record<string, string> } | undefined)?.Config?.['max-size'];
+  return size === undefined || size === '-1' ? undefined : ramInBytes(size);
+}
+
 export async function createContainer(svc: ContainerService, body: CreateBody, name?: string): Promise<{ Id: string; Warnings: string[] }> {
   if (!body.Image) throw new InvalidArgument('Config cannot be empty in order to create a container');
   const img = await svc.d.images.get(body.Image);
@@ -98,8 +125,9 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
   if (rt !== 'crun' && rt !== 'runc') throw new InvalidArgument(`unknown or invalid runtime name: ${rt}`);
   host.Runtime = rt;
   const logOpts = (host.LogConfig as { Config?: Record<string, string> } | undefined)?.Config ?? {};
-  const unknownLogOpts = Object.keys(logOpts).filter((k) => !['tag', 'labels', 'env', 'mode'].includes(k));
+  const unknownLogOpts = Object.keys(logOpts).filter((k) => !['tag', 'labels', 'env', 'mode', 'max-size', 'max-file'].includes(k));
   if (unknownLogOpts.length > 0) throw new InvalidArgument(`HostConfig.LogConfig.Config: unsupported log option(s) ${unknownLogOpts.join(', ')}`);
+  const logWarnings = checkLogSize(logOpts);
   // Nothing below throws before the try that undoes it: the ID may be a pooled sandbox's.
   const id = pooledId(svc, netPlan) ?? randomBytes(32).toString('hex');
   trace(id, 'create: begin');
@@ -191,5 +219,5 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
     throw e;
   }
   svc.emit(rec, 'create');
-  return { Id: id, Warnings: [...netPlan.warnings, ...warnings] };
+  return { Id: id, Warnings: [...netPlan.warnings, ...logWarnings, ...warnings] };
 }

@@ -56,7 +56,17 @@ export async function* readLogs(svc: ContainerService, ref: string, opts: LogOpt
   let rest = '';
   const chunk = Buffer.allocUnsafe(256 * 1024);
   /** Everything appended since the last call, parsed and filtered. */
-  const drain = async (): Promise<LogEntry[]> => {
+  const drain = async (following = false): Promise<LogEntry[]> => {
+    if (fh && following) {
+      // conmon starts the file over at --log-opt max-size (a new file in its place): read that one from its start.
+      const [now, open] = await Promise.all([fsp.stat(rec.logPath).catch(() => undefined), fh.stat()]);
+      if (now && (now.ino !== open.ino || now.size < pos)) {
+        await fh.close();
+        fh = undefined;
+        pos = 0;
+        rest = '';
+      }
+    }
     if (!fh) fh = await fsp.open(rec.logPath, 'r').catch(() => undefined);
     if (!fh) return [];
     const out: LogEntry[] = [];
@@ -113,10 +123,10 @@ export async function* readLogs(svc: ContainerService, ref: string, opts: LogOpt
         const t = setTimeout(done, 250);
         opts.signal?.addEventListener('abort', done, { once: true });
       });
-      yield* await drain();
+      yield* await drain(true);
       if (opts.until !== undefined && BigInt(Date.now()) * 1_000_000n > opts.until) return;
     }
-    yield* await drain();
+    yield* await drain(true);
   } finally {
     await fh?.close();
   }

@@ -8,6 +8,7 @@ import type { ContainerService } from './service.js';
 import type { ContainerRecord } from './types.js';
 import { removeContainer } from './remove.js';
 import { netKind, networkDown, networkUp } from './networking.js';
+import { logSizeMax } from './create.js';
 
 /** Docker words runtime start failures so the CLI can pick 126/127 from the text; crun words them differently. */
 export function startError(rec: ContainerRecord, raw: string): { message: string; code: number } {
@@ -90,6 +91,7 @@ export async function startLocked(svc: ContainerService, id: string): Promise<vo
   const createOpts = {
     id, name: rec.name, bundle: svc.bundle(id), logPath: rec.logPath, exitDir: svc.exitDir, persistDir: svc.persistDir(id),
     tty: rec.config.Tty === true, stdin: rec.config.OpenStdin === true, leaveStdinOpen: rec.config.StdinOnce !== true || rec.config.Tty === true, runtime: rec.runtime,
+    ...(logSizeMax(rec.hostConfig) !== undefined ? { logSizeMax: logSizeMax(rec.hostConfig) } : {}),
   };
   trace(id, 'start: network up');
   let created: { pid: number; conmonPid: number };
