@@ -341,6 +341,10 @@ describe('docker CLI containers against petid', () => {
     assert.match(nf.stdout + nf.stderr, /not found/);
     const ne = docker(['exec', 'ex', '/etc/passwd']);
     assert.equal(ne.code, 126, ne.stderr + ne.stdout);
+    // With a terminal too (through a real pty: script): 127 and Docker's words for a command that is nowhere.
+    const tty = spawnSync('script', ['-qec', 'docker exec -t ex nosuch', '/dev/null'], { env: { ...process.env, DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, 'docker-config') } });
+    assert.equal(tty.status, 127, tty.stdout.toString());
+    assert.match(tty.stdout.toString(), /exec: "nosuch": executable file not found in \$PATH/);
     ok(['kill', 'ex']);
     assert.equal(ok(['wait', 'ex']), '137\n');
     const stopped = docker(['exec', 'ex', 'true']);

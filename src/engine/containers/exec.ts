@@ -88,6 +88,22 @@ async function execProcess(svc: ContainerService, resolveUser: UserResolver, e: 
   return p;
 }
 
+/**
+ * With a terminal, conmon passes no runtime message when the exec fails to start: say what Docker says when the
+ * command is nowhere to be found in the container (looked up through /proc/<pid>/root, names only: lstat, as an
+ * absolute symlink there would resolve on the host). Undefined when there is a message or the command exists.
+ */
+async function missingExecutable(pid: number, cmd: string[], env: string[], message: string): Promise<string | undefined> {
+  const name = cmd[0];
+  if (!name || pid <= 0 || !/exited before the process started/.test(message)) return undefined;
+  const root = `/proc/${pid}/root`;
+  const present = (p: string): Promise<boolean> => fsp.lstat(join(root, p)).then(() => true, () => false);
+  if (name.includes('/')) return (await present(name)) ? undefined : `exec: "${name}": stat ${name}: no such file or directory`;
+  const path = env.find((v) => v.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  for (const d of path.split(':')) if (d.startsWith('/') && (await present(join(d, name)))) return undefined;
+  return `exec: "${name}": executable file not found in $PATH`;
+}
+
 /** Start an exec; resolves once the process runs. Its exit is recorded when it comes. */
 export async function startExec(svc: ContainerService, execs: ExecStore, resolveUser: UserResolver, id: string, opts: { detach: boolean; tty?: boolean; consoleSize?: [number, number] }): Promise<ExecRecord> {
   const e = getExec(execs, id);
@@ -108,9 +124,10 @@ export async function startExec(svc: ContainerService, execs: ExecStore, resolve
       attach: attached,
     });
   } catch (err) {
-    e.exitCode = /not found|No such file/i.test(messageOf(err)) ? 127 : 126;
+    const msg = (await missingExecutable(rec.state.pid, e.config.Cmd ?? [], e.config.Env ?? rec.config.Env ?? [], messageOf(err))) ?? messageOf(err);
+    e.exitCode = /not found|No such file/i.test(msg) ? 127 : 126;
     await fsp.rm(dir, { recursive: true, force: true });
-    throw new InvalidArgument(`OCI runtime exec failed: exec failed: ${messageOf(err)}`, { cause: err });
+    throw new InvalidArgument(`OCI runtime exec failed: exec failed: ${msg}`, { cause: err });
   }
   e.handle = handle;
   e.pid = handle.pid;
