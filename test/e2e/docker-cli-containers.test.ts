@@ -266,6 +266,9 @@ describe('docker CLI containers against petid', () => {
     assert.equal(ok(['ps', '-a', '-n', '2', '--format', '{{.Names}}']), 'ps-created\nps-exit\n');
     assert.equal(ok(['ps', '-l', '--format', '{{.Names}}']), 'ps-created\n');
     assert.match(ok(['ps', '-s', '--filter', 'name=ps-run', '--format', '{{.Size}}']), /^\d+(\.\d+)?k?B \(virtual \d+(\.\d+)?[kM]?B\)\n$/);
+    // SizeRootFs is the writable layer plus the image's layers, as Docker counts it.
+    const [rw, rootFs] = ok(['inspect', '-s', '-f', '{{.SizeRw}} {{.SizeRootFs}}', 'ps-run']).trim().split(' ').map(Number);
+    assert.equal(rootFs, rw! + Number(ok(['image', 'inspect', '-f', '{{.Size}}', 'busybox']).trim()));
     const full = ok(['ps', '-a', '--no-trunc', '--filter', 'name=ps-created', '--format', '{{.ID}} {{.Command}}']);
     assert.match(full, /^[a-f0-9]{64} "echo 'two words'"\n$/);
     assert.equal(ok(['ps', '-a', '--filter', 'label=ps=yes', '--format', '{{.Names}}']), 'ps-run\n');

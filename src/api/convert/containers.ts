@@ -53,7 +53,7 @@ function mounts(r: ContainerRecord): Record<string, unknown>[] {
 }
 
 /** `GET /containers/json` item. */
-export function containerSummary(r: ContainerRecord, size?: number): Record<string, unknown> {
+export function containerSummary(r: ContainerRecord, size?: { rw: number; rootFs: number }): Record<string, unknown> {
   return {
     Id: r.id,
     Names: [`/${r.name}`],
@@ -63,7 +63,7 @@ export function containerSummary(r: ContainerRecord, size?: number): Record<stri
     Command: [r.path, ...r.args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' '),
     Created: Math.floor(Date.parse(r.created) / 1000),
     Ports: summaryPorts(r),
-    ...(size !== undefined ? { SizeRw: size, SizeRootFs: size } : {}),
+    ...(size !== undefined ? { SizeRw: size.rw, SizeRootFs: size.rootFs } : {}),
     Labels: r.config.Labels ?? {},
     State: r.state.status,
     Status: statusText(r),
@@ -86,7 +86,7 @@ const HOST_DEFAULTS: Record<string, unknown> = {
 };
 
 /** `GET /containers/{id}/json`, Docker's ContainerJSON shape. */
-export function containerInspect(r: ContainerRecord, extra: { sizeRw?: number; rootfs: string; upperDir: string }): Record<string, unknown> {
+export function containerInspect(r: ContainerRecord, extra: { size?: { rw: number; rootFs: number }; rootfs: string; upperDir: string }): Record<string, unknown> {
   const s = r.state;
   const running = s.status === 'running' || s.status === 'paused';
   const hostConfig = { ...HOST_DEFAULTS, ...r.hostConfig };
@@ -115,7 +115,7 @@ export function containerInspect(r: ContainerRecord, extra: { sizeRw?: number; r
     ExecIDs: null,
     HostConfig: hostConfig,
     GraphDriver: { Name: 'overlayfs', Data: { MergedDir: extra.rootfs, UpperDir: extra.upperDir } },
-    ...(extra.sizeRw !== undefined ? { SizeRw: extra.sizeRw, SizeRootFs: extra.sizeRw } : {}),
+    ...(extra.size !== undefined ? { SizeRw: extra.size.rw, SizeRootFs: extra.size.rootFs } : {}),
     Mounts: mounts(r),
     Config: { ...r.config, Image: r.image },
     NetworkSettings: inspectNetworkSettings(r),

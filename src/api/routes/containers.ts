@@ -93,7 +93,7 @@ export function containerRoutes(c: Containers): Route[] {
         const size = boolParam(query, 'size');
         const list = c.list({ all: boolParam(query, 'all'), limit: intParam(query, 'limit'), filters: filtersParam(query) });
         const out = [];
-        for (const r of list) out.push(containerSummary(r, size ? await c.sizeRw(r.id) : undefined));
+        for (const r of list) out.push(containerSummary(r, size ? await c.sizes(r.id) : undefined));
         sendJson(res, 200, out);
       },
     },
@@ -120,8 +120,8 @@ export function containerRoutes(c: Containers): Route[] {
       method: 'GET', path: '/containers/{id}/json',
       handler: async (ctx) => {
         const r = c.get(id(ctx));
-        const sizeRw = boolParam(ctx.query, 'size') ? await c.sizeRw(r.id) : undefined;
-        sendJson(ctx.res, 200, containerInspect(r, { sizeRw, rootfs: c.svc.rootfs(r.id), upperDir: await c.svc.d.snapshots.upperDir(r.snapshotKey).catch(() => '') }));
+        const size = boolParam(ctx.query, 'size') ? await c.sizes(r.id) : undefined;
+        sendJson(ctx.res, 200, containerInspect(r, { size, rootfs: c.svc.rootfs(r.id), upperDir: await c.svc.d.snapshots.upperDir(r.snapshotKey).catch(() => '') }));
       },
     },
     {

@@ -85,7 +85,7 @@ export function systemRoutes(engine: Engine): Route[] {
             const shared = chainIds(img.diffIds).filter((c) => (users.get(c) ?? 0) > 1).reduce((a, c) => a + (sizeOf.get(c) ?? 0), 0);
             return { ...imageSummary(img, version, shared), Containers: ctrs.filter((c) => c.imageId === img.id).length };
           }),
-          Containers: await Promise.all(ctrs.map(async (c) => containerSummary(c, await engine.containers.sizeRw(c.id)))),
+          Containers: await Promise.all(ctrs.map(async (c) => containerSummary(c, await engine.containers.sizes(c.id)))),
           Volumes: await Promise.all(engine.volumes.list().map(async (v) => volumeJson(v, engine.volumes.mountpoint(v.name),
             { Size: await engine.volumes.usage(v.name), RefCount: engine.volumes.refs(v.name).length }))),
           BuildCache: engine.builder.usage(),

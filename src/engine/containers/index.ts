@@ -82,6 +82,13 @@ export class Containers {
     const rec = this.svc.store.get(ref);
     return this.svc.d.snapshots.usage(rec.snapshotKey).then((u) => u.size, () => 0);
   }
+
+  /** SizeRw and SizeRootFs (`ps -s`, `inspect -s`): the writable layer, and it plus the image's unpacked layers. */
+  async sizes(ref: string): Promise<{ rw: number; rootFs: number }> {
+    const rec = this.svc.store.get(ref);
+    const rw = await this.sizeRw(rec.id);
+    return { rw, rootFs: rw + (this.svc.d.images.resolve(rec.imageId)?.size ?? 0) };
+  }
   // Container operations (cp, diff, export, top, stats, update, pause, rename): one file each.
   statPath(ref: string, path: string): Promise<PathStat> { return statPath(this.svc, ref, path); }
   archive(ref: string, path: string): Promise<{ stat: PathStat; stream: Readable }> { return archivePath(this.svc, ref, path); }
