@@ -199,6 +199,7 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
       let spec;
       ({ spec, warnings } = await svc.d.specs.build(rec, svc.rootfs(id)));
       trace(id, 'create: volumes+spec');
+      await svc.d.runtime.prepareSpec?.(spec, rt).catch(() => undefined);
       await fsp.writeFile(join(svc.bundle(id), 'config.json'), JSON.stringify(spec), { mode: 0o600 });
     } catch (e) {
       await unmount(svc.rootfs(id)).catch(() => undefined);

@@ -28,6 +28,7 @@ export async function prepareBundle(svc: ContainerService, rec: ContainerRecord)
   await fsp.mkdir(rootfs, { recursive: true, mode: 0o755 });
   if (!(await isMounted(rootfs))) await mountAll(await svc.d.snapshots.mounts(rec.snapshotKey), rootfs);
   const { spec } = await svc.d.specs.build(rec, rootfs);
+  await svc.d.runtime.prepareSpec?.(spec, rec.runtime).catch(() => undefined);
   await writeFileAtomic(join(svc.bundle(rec.id), 'config.json'), JSON.stringify(spec), 0o600);
 }
 

@@ -37,7 +37,9 @@ const isBridge = (n: NetworkRecord): boolean => n.driver === 'bridge';
 const ifIndex = (ifname: string): number => Number(ifname.replace(/^eth/, ''));
 const POOL_REFILL_DELAY_MS = 150;
 /** After a removal: while the client that removed it winds down (the next `docker run` is a new process). */
-const POOL_REFILL_AFTER_RM_MS = 5;
+const POOL_REFILL_AFTER_RM_MS = 25;
+/** A stopped container's namespace is released this long after the exit (see down). */
+const TEARDOWN_DELAY_MS = 20;
 const hostIfFor = (containerId: string, netId: string): string => `veth${createHash('sha256').update(`${containerId}/${netId}`).digest('hex').slice(0, 11)}`;
 
 /**
@@ -65,7 +67,7 @@ export class NetworkService {
   private readonly taken = new Set<string>();
   private filling: Promise<void> | undefined;
   /** Namespaces being released (down), by container. */
-  private readonly teardowns = new Map<string, Promise<void>>();
+  private readonly teardowns = new Map<string, { done: Promise<void>; now: () => void }>();
   private refillTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly poolSize: number;
@@ -119,7 +121,8 @@ export class NetworkService {
     for (const d of this.dns.values()) d.close();
     this.dns.clear();
     await this.filling;
-    await Promise.all(this.teardowns.values());
+    for (const t of this.teardowns.values()) t.now();
+    await Promise.all([...this.teardowns.values()].map((t) => t.done));
     const ids = this.ready.splice(0);
     const net = this.store.byName('bridge');
     if (ids.length === 0 || !net) return;
@@ -358,7 +361,9 @@ export class NetworkService {
     // A sandbox taken from the pool is ready unless the container's networks changed since its create.
     const prepared = this.taken.delete(containerId) && atts.length === 1 && atts[0]!.net.name === 'bridge' && atts[0]!.net.predefined && existsSync(path);
     if (!prepared) {
-      await this.teardowns.get(containerId);
+      const t = this.teardowns.get(containerId);
+      t?.now();
+      await t?.done;
       await destroySandbox(path, atts.map((a) => a.ep.hostIf));
       const gw = atts.find((a) => !a.net.internal)?.net.ipam[0]!.Gateway;
       await createSandbox(path, atts.map((a) => this.link(a)), gw);
@@ -380,12 +385,18 @@ export class NetworkService {
     const ports = this.sandboxes.get(containerId);
     this.sandboxes.delete(containerId);
     this.taken.delete(containerId);
-    // The namespace goes in the background (an unmount): the next up() of this container, and close(), wait for it.
+    // The namespace goes in the background (an unmount, and the kernel's teardown of the namespace), shortly after:
+    // not while the exit and removal it follows are still on someone's clock. The next up() of this container, and
+    // close(), run it at once and wait for it.
     if (!this.teardowns.has(containerId)) {
-      const t = destroySandbox(this.netnsPath(containerId), this.attachments(containerId).map((a) => a.ep.hostIf))
+      const hostIfs = this.attachments(containerId).map((a) => a.ep.hostIf);
+      let start!: () => void;
+      const begun = new Promise<void>((resolve) => { start = resolve; });
+      const timer = setTimeout(start, TEARDOWN_DELAY_MS);
+      const done = begun.then(() => destroySandbox(this.netnsPath(containerId), hostIfs))
         .catch((e: unknown) => this.o.log.warn('namespace teardown failed', { id: containerId, err: messageOf(e) }))
         .finally(() => this.teardowns.delete(containerId));
-      this.teardowns.set(containerId, t);
+      this.teardowns.set(containerId, { done, now: () => { clearTimeout(timer); start(); } });
     }
     if (ports && ports.length > 0) await this.syncRules().catch((e: unknown) => this.o.log.warn('nft sync failed', { err: messageOf(e) }));
   }

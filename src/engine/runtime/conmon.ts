@@ -62,6 +62,8 @@ export class ConmonRuntime implements ContainerRuntime {
    * (the `seccomp.bpf` it leaves in its state dir, also what `crun exec` loads) it just loads it.
    */
   private readonly seccompBpf = new Map<string, string>();
+  /** Size and mtime of each runtime binary (part of the filter cache key), read once. */
+  private readonly binStats = new Map<string, string>();
 
   constructor(opts: ConmonRuntimeOptions) {
     this.execRoot = opts.execRoot;
@@ -145,8 +147,10 @@ export class ConmonRuntime implements ContainerRuntime {
   private async startThroughFifo(id: string, runtime?: string): Promise<boolean> {
     if (basename(await this.binary(runtime ?? this.defaultRuntime)) !== 'crun') return false;
     const dir = join(this.stateRoot(runtime), id);
-    const spec = await readFile(join(dir, 'config.json'), 'utf8').then((t) => JSON.parse(t) as OciSpec, () => undefined);
-    if (spec === undefined || (spec.hooks?.['poststart']?.length ?? 0) > 0) return false;
+    const text = await readFile(join(dir, 'config.json'), 'utf8').catch(() => undefined);
+    if (text === undefined) return false;
+    // Parsed only when there may be hooks (petid's own specs have none).
+    if (text.includes('"hooks"') && ((JSON.parse(text) as OciSpec).hooks?.['poststart']?.length ?? 0) > 0) return false;
     const fifo = join(dir, 'exec.fifo');
     const fh = await open(fifo, fsc.O_WRONLY | fsc.O_NONBLOCK).catch(() => undefined);
     if (fh === undefined) return false;
@@ -323,22 +327,47 @@ export class ConmonRuntime implements ContainerRuntime {
   private async useCompiledSeccomp(bundle: string, runtimePath: string): Promise<string | undefined> {
     if (basename(runtimePath) !== 'crun') return undefined;
     const file = join(bundle, 'config.json');
-    const spec = JSON.parse(await readFile(file, 'utf8')) as OciSpec;
-    const seccomp = spec.linux?.seccomp;
-    const ann = spec.annotations ?? {};
-    if (seccomp === undefined || ann[SECCOMP_BPF_ANNOTATION] !== undefined) return undefined;
-    // The filter depends on the profile, crun's own generation options and the crun/libseccomp build.
-    const bin = await stat(runtimePath);
-    const key = createHash('sha256').update(JSON.stringify([
-      runtimePath, bin.size, bin.mtimeMs, ann['run.oci.seccomp_fail_unknown_syscall'] ?? '', seccomp,
-    ])).digest('hex');
+    const text = await readFile(file, 'utf8');
+    // prepareSpec put the filter in already (the usual case): nothing to parse.
+    if (text.includes(`"${SECCOMP_BPF_ANNOTATION}"`)) return undefined;
+    const spec = JSON.parse(text) as OciSpec;
+    const key = await this.seccompKey(spec, runtimePath);
+    if (key === undefined) return undefined;
     const bpf = this.seccompBpf.get(key);
     if (bpf === undefined) return key;
-    spec.annotations = { ...ann, [SECCOMP_BPF_ANNOTATION]: bpf };
+    spec.annotations = { ...spec.annotations, [SECCOMP_BPF_ANNOTATION]: bpf };
     const tmp = `${file}.tmp-${process.pid}`;
     await writeFile(tmp, JSON.stringify(spec), { mode: 0o600 });
     await rename(tmp, file);
     return undefined;
+  }
+
+  /** The compiled-filter cache key of the spec's seccomp profile; undefined without one. */
+  private async seccompKey(spec: OciSpec, runtimePath: string): Promise<string | undefined> {
+    const seccomp = spec.linux?.seccomp;
+    if (seccomp === undefined) return undefined;
+    // The filter depends on the profile, crun's own generation options and the crun/libseccomp build.
+    let bin = this.binStats.get(runtimePath);
+    if (bin === undefined) {
+      const st = await stat(runtimePath);
+      bin = `${st.size}/${st.mtimeMs}`;
+      this.binStats.set(runtimePath, bin);
+    }
+    return createHash('sha256').update(JSON.stringify([
+      runtimePath, bin, spec.annotations?.['run.oci.seccomp_fail_unknown_syscall'] ?? '', seccomp,
+    ])).digest('hex');
+  }
+
+  /**
+   * Before the bundle's config.json is written: give crun the filter it compiled for this profile before (see
+   * useCompiledSeccomp), so the start path neither compiles nor rewrites anything.
+   */
+  async prepareSpec(spec: OciSpec, runtime?: string): Promise<void> {
+    const runtimePath = await this.binary(runtime ?? this.defaultRuntime);
+    if (basename(runtimePath) !== 'crun' || spec.annotations?.[SECCOMP_BPF_ANNOTATION] !== undefined) return;
+    const key = await this.seccompKey(spec, runtimePath);
+    const bpf = key === undefined ? undefined : this.seccompBpf.get(key);
+    if (bpf !== undefined) spec.annotations = { ...spec.annotations, [SECCOMP_BPF_ANNOTATION]: bpf };
   }
 
   /** Keep the filter crun compiled for this profile (read from its state dir right after create). */

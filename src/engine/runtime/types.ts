@@ -154,4 +154,6 @@ export interface ContainerRuntime {
   update(id: string, resources: OciLinuxResources, runtime?: string): Promise<void>;
   /** A container is about to be created: get the kernel ready for its cgroup moves (a hint; never fails). */
   warm?(): void;
+  /** Adjust a spec about to be written as a bundle's config.json (e.g. hand the runtime what it prepared before). */
+  prepareSpec?(spec: OciSpec, runtime?: string): Promise<void>;
 }
