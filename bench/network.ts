@@ -5,7 +5,7 @@
  *   run cost:   `run --rm busybox true` on the default bridge against `run --rm --network none busybox true`,
  *               3 warm-ups of each, then 20 of each, alternating: medians and their difference
  *   throughput: a busybox httpd in a container serves a 100 MiB file; a Node TCP client on the host GETs it through
- *               `-p 127.0.0.1:PORT:8080` and from the container's IP:8080 directly, 1 warm-up then 5 of each,
+ *               `-p 127.0.0.1:PORT:8080` and from the container's IP:8080 directly, 1 warm-up then 11 of each,
  *               alternating: median MiB/s of each and the ratio
  * Before and after each engine the host's interfaces, `iptables-save`, the nft ruleset, ip_forward and the FORWARD
  * policy are compared; what the engine left behind is undone (engines.ts at stop, checked again here) and the check is
@@ -26,7 +26,7 @@ import {
 
 const RUN_WARMUP = 3;
 const RUN_RUNS = 20;
-const XFER_RUNS = 5;
+const XFER_RUNS = 11;
 const FILE_MIB = 100;
 const FILE_BYTES = FILE_MIB * 1024 * 1024;
 const XFER_TIMEOUT_MS = 60_000;
