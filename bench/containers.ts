@@ -197,14 +197,9 @@ const RLIMIT_NAMES: Record<string, string> = { RLIMIT_NOFILE: 'Max open files', 
  * (CRUN_GAP_MS idle before each run, as between a user's runs). On a host with cgroup v1 hierarchies the two differ:
  * the first cgroup move after a quiet spell waits for an RCU grace period, which back-to-back runs never see.
  */
-async function benchCrun(tar: string, work: string): Promise<{ b2b: number[]; paced: number[] }> {
+async function benchCrun(tar: string, work: string, petiSpec?: PetiSpec): Promise<CrunRuns> {
   const bundle = join(work, 'crun-bundle');
-  const state = join(work, 'crun-state');
   mkdirSync(join(bundle, 'rootfs'), { recursive: true });
-  const sh = async (cmd: string, args: string[]): Promise<RunResult> => {
-    console.log(`  $ ${showCommand(cmd, args)}`);
-    return runTimed(cmd, args);
-  };
   await sh('tar', ['-C', join(bundle, 'rootfs'), '-xf', tar]);
   await sh('crun', ['spec', '-b', bundle]);
   const cfgPath = join(bundle, 'config.json');
@@ -222,7 +217,41 @@ async function benchCrun(tar: string, work: string): Promise<{ b2b: number[]; pa
   }
   writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
   console.log(`  (config.json: process.args ["true"], terminal false, rlimits ${JSON.stringify(cfg.process.rlimits ?? [])})`);
-  const args = (i: number): string[] => ['--root', state, 'run', '-b', bundle, `peti-bench-crun-${process.pid}-${i}`];
+  const spec = await timeCrun(bundle, join(work, 'crun-state'), 'spec');
+  if (!petiSpec) return { spec };
+  // Peti's own bundle for `run --rm --network none busybox true` (as petid wrote it, its seccomp filter compiled in),
+  // around a plain copy of the same rootfs: the issue's "bare crun run of the same bundle".
+  const own = join(work, 'peti-bundle');
+  mkdirSync(join(own, 'rootfs'), { recursive: true });
+  await sh('tar', ['-C', join(own, 'rootfs'), '-xf', tar]);
+  const pcfg = petiSpec.config as { root: { path: string }; mounts?: { source?: string }[]; linux?: { cgroupsPath?: string } };
+  pcfg.root.path = join(own, 'rootfs');
+  for (const m of pcfg.mounts ?? []) {
+    const copy = m.source !== undefined ? petiSpec.files.get(m.source) : undefined;
+    if (copy !== undefined) {
+      const to = join(own, `etc-${m.source!.split("/").pop()}`);
+      writeFileSync(to, copy);
+      m.source = to;
+    }
+  }
+  if (pcfg.linux) pcfg.linux.cgroupsPath = `/peti/bench-crun-${process.pid}`;
+  writeFileSync(join(own, 'config.json'), JSON.stringify(pcfg));
+  console.log(`  (Peti's bundle: config.json of container ${petiSpec.id.slice(0, 12)}, root.path and its hosts/hostname/resolv.conf moved into ${own})`);
+  return { spec, peti: await timeCrun(own, join(work, 'crun-state-peti'), 'peti') };
+}
+
+const sh = async (cmd: string, args: string[]): Promise<RunResult> => {
+  console.log(`  $ ${showCommand(cmd, args)}`);
+  return runTimed(cmd, args);
+};
+
+interface PetiSpec { id: string; config: unknown; files: Map<string, Buffer> }
+interface CrunTimes { b2b: number[]; paced: number[] }
+interface CrunRuns { spec: CrunTimes; peti?: CrunTimes }
+
+/** `crun run` of a bundle: back to back, then paced. */
+async function timeCrun(bundle: string, state: string, tag: string): Promise<CrunTimes> {
+  const args = (i: number): string[] => ['--root', state, 'run', '-b', bundle, `peti-bench-crun-${tag}-${process.pid}-${i}`];
   console.log(`  $ ${showCommand('crun', args(0)).replace(/-0$/, '-N')}   (x${CRUN_RUNS} after ${RUN_WARMUP} warm-ups, back to back; then x${CRUN_RUNS} with ${CRUN_GAP_MS} ms idle before each)`);
   const b2b: number[] = [];
   const paced: number[] = [];
@@ -230,11 +259,31 @@ async function benchCrun(tar: string, work: string): Promise<{ b2b: number[]; pa
     const pace = i >= RUN_WARMUP + CRUN_RUNS;
     if (pace) await sleep(CRUN_GAP_MS);
     const r = await runTimed('crun', args(i), {}, { capture: false });
+    if (r.code !== 0) throw new Error(`crun run of ${bundle} failed (exit ${r.code}): ${r.stderr.trim()}`);
     if (i >= RUN_WARMUP) (pace ? paced : b2b).push(r.ms);
   }
   console.log(`  crun run back to back: median ${median(b2b).toFixed(1)} ms, p90 ${percentile(b2b, 90).toFixed(1)} ms; ` +
     `paced: median ${median(paced).toFixed(1)} ms, p90 ${percentile(paced, 90).toFixed(1)} ms`);
   return { b2b, paced };
+}
+
+/** The config.json petid writes for `run --network none busybox true` (created, never started), with its /etc files. */
+async function petiBundle(e: Engine): Promise<PetiSpec | undefined> {
+  const r = await e.cli(['create', '--network', 'none', BUSYBOX, 'true']);
+  const id = r.stdout.trim().split('\n').pop() ?? '';
+  try {
+    const config = JSON.parse(readFileSync(join(e.dir, 'exec', 'containers', id, 'config.json'), 'utf8')) as { mounts?: { source?: string; destination: string }[] };
+    const files = new Map<string, Buffer>();
+    for (const m of config.mounts ?? []) {
+      if (m.source && ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf'].includes(m.destination)) files.set(m.source, readFileSync(m.source));
+    }
+    return { id, config, files };
+  } catch (err) {
+    failures.push(`Peti's bundle for bare crun: ${(err as Error).message}`);
+    return undefined;
+  } finally {
+    await e.cli(['rm', '-f', id]);
+  }
 }
 
 /** The docker CLI's own floor for `run --rm`: against the null engine, which answers every request at once. */
@@ -248,6 +297,16 @@ async function benchFloor(work: string): Promise<number[] | undefined> {
   } finally {
     await e.close();
   }
+}
+
+function crunRows(r: CrunRuns): string[][] {
+  const rows: string[][] = [];
+  for (const [bundle, t] of [['crun spec bundle', r.spec], ['Peti\'s bundle', r.peti]] as const) {
+    if (!t) continue;
+    rows.push([`bare crun run, ${bundle}, back to back`, median(t.b2b).toFixed(1), percentile(t.b2b, 90).toFixed(1), '-', '-', '-', 'own netns, no interface']);
+    rows.push([`bare crun run, ${bundle}, ${CRUN_GAP_MS} ms apart`, median(t.paced).toFixed(1), percentile(t.paced, 90).toFixed(1), '-', '-', '-', 'own netns, no interface']);
+  }
+  return rows;
 }
 
 function clientsOf(e: Engine, hasDocker: boolean): Client[] {
@@ -275,7 +334,8 @@ export async function main(only: string[] = []): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'peti-bench-containers-'));
   const results: ClientResult[] = [];
   const memory: MemoryResult[] = [];
-  let crunRuns: { b2b: number[]; paced: number[] } | undefined;
+  let crunRuns: CrunRuns | undefined;
+  let petiSpec: PetiSpec | undefined;
   let floor: number[] | undefined;
   let tar = '';
   try {
@@ -295,11 +355,12 @@ export async function main(only: string[] = []): Promise<void> {
           if (r.memory) memory.push(r.memory);
           first = false;
         }
+        if (name === 'peti' && withCrun) petiSpec = await petiBundle(e);
       });
       if (name === 'peti' && withCrun) {
         // After petid: its start mounts the v1 hugetlb controller crun needs on this hybrid-cgroup host (DESIGN.md §8).
         console.log('\nbare crun:');
-        crunRuns = await benchCrun(tar, work);
+        crunRuns = await benchCrun(tar, work, petiSpec);
       }
     }
     if (engines.includes('peti') && !(only.length > 0 && !only.includes('peti'))) floor = await benchFloor(work);
@@ -313,10 +374,7 @@ export async function main(only: string[] = []): Promise<void> {
     ['engine (CLI)', 'run --rm median ms', 'run --rm p90 ms', `run -d x${PARALLEL} wall ms`, 'exec median ms', `ps -a (${PS_CONTAINERS}) median ms`, 'network'],
     [
       ...results.map((r) => [r.label, f0(median(r.runRm)), f0(percentile(r.runRm, 90)), f0(r.runD), f0(median(r.exec)), f0(median(r.ps)), r.network]),
-      ...(crunRuns ? [
-        ['bare crun run, back to back', median(crunRuns.b2b).toFixed(1), percentile(crunRuns.b2b, 90).toFixed(1), '-', '-', '-', 'own netns, no interface'],
-        [`bare crun run, ${CRUN_GAP_MS} ms apart`, median(crunRuns.paced).toFixed(1), percentile(crunRuns.paced, 90).toFixed(1), '-', '-', '-', 'own netns, no interface'],
-      ] : []),
+      ...(crunRuns ? crunRows(crunRuns) : []),
       ...(floor ? [['docker CLI, null engine (client floor)', f0(median(floor)), f0(percentile(floor, 90)), '-', '-', '-', 'none (nothing runs)']] : []),
     ],
   ));
@@ -349,9 +407,12 @@ export async function main(only: string[] = []): Promise<void> {
   }
   const petiRun = viaDocker ?? results.find((r) => r.label === 'peti (peti CLI)');
   if (petiRun && crunRuns) {
-    for (const [what, xs] of [['back to back', crunRuns.b2b], [`${CRUN_GAP_MS} ms apart`, crunRuns.paced]] as const) {
-      const x = median(petiRun.runRm) / median(xs);
-      goals.push([`${petiRun.label} run --rm / bare crun run (${what})`, `${x.toFixed(1)}x (${f0(median(petiRun.runRm))} / ${median(xs).toFixed(1)} ms)`, '<= 5x', x <= 5 ? 'yes' : 'no']);
+    for (const [bundle, t] of [['Peti\'s bundle', crunRuns.peti], ['crun spec bundle', crunRuns.spec]] as const) {
+      if (!t) continue;
+      for (const [what, xs] of [['back to back', t.b2b], [`${CRUN_GAP_MS} ms apart`, t.paced]] as const) {
+        const x = median(petiRun.runRm) / median(xs);
+        goals.push([`${petiRun.label} run --rm / bare crun run of ${bundle} (${what})`, `${x.toFixed(1)}x (${f0(median(petiRun.runRm))} / ${median(xs).toFixed(1)} ms)`, '<= 5x', x <= 5 ? 'yes' : 'no']);
+      }
     }
   }
   if (petiMem) {
