@@ -79,8 +79,11 @@ describe('containers: lifecycle through the API', () => {
     (await d.client.send('DELETE', `/containers/${id}`, { query: { force: '1' } })).resume();
     const gone = await d.client.json('GET', `/containers/${id}/json`).catch((x: Error) => x);
     assert.ok(gone instanceof Error && gone.message === `No such container: ${id}`);
-    assert.ok(!readFileSync('/proc/self/mounts', 'utf8').includes(id), 'rootfs unmounted');
+    const mounted = (): string[] => readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.includes(id));
+    assert.ok(!mounted().includes(`${d.execRoot}/containers/${id}/rootfs`), 'rootfs unmounted');
     assert.ok(!existsSync(`${d.execRoot}/containers/${id}`));
+    // Its network namespace is released in the background, moments after the exit.
+    await waitFor(() => mounted().length === 0, 'no mount of the container left', 5000);
   });
 
   it('lists with all, limit and filters', async () => {
