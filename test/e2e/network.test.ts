@@ -96,6 +96,14 @@ describe('networking: bridge, ports, user networks, DNS, restarts', () => {
     assert.match(out, /^nameserver /m);
     assert.doesNotMatch(out, /nameserver 127\./);
 
+    // The pool: two sandboxes ready; a plain create takes one's ID (and address), and the pool fills up again.
+    const ready = await waitFor(() => { const p = pooledSandboxes(d); return p.ids.length === 2 ? p : undefined; }, 'two pooled sandboxes', 5000);
+    const pooledId = docker('create', 'busybox', 'ip', '-o', '-4', 'addr', 'show', 'eth0');
+    assert.ok(ready.ids.includes(pooledId), `${pooledId} not one of ${ready.ids.join(', ')}`);
+    assert.match(docker('start', '-a', pooledId), new RegExp(`inet 10\\.${sub[0]}\\.${sub[1]}\\.\\d+/24`));
+    docker('rm', pooledId);
+    await waitFor(() => pooledSandboxes(d).ids.length === 2 && !pooledSandboxes(d).ids.includes(pooledId), 'the pool refilled', 5000);
+
     const none = docker('run', '--rm', '--network', 'none', 'busybox', 'ip', '-o', 'link');
     assert.deepEqual(none.split('\n').map((l) => l.split(':')[1]!.trim()), ['lo']);
     const hostNet = docker('run', '--rm', '--network', 'host', 'busybox', 'ip', '-o', 'link');

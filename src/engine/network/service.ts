@@ -152,13 +152,14 @@ export class NetworkService {
     this.refillTimer = undefined;
     if (this.filling || this.closed || this.ready.length >= this.poolSize) return;
     this.filling = (async () => {
-      while (!this.closed && this.ready.length < this.poolSize) await this.prepareOne();
+      while (!this.closed && this.ready.length < this.poolSize) if (!(await this.prepareOne())) break;
     })().catch((e: unknown) => this.o.log.warn('sandbox pool not refilled', { err: messageOf(e) })).finally(() => { this.filling = undefined; });
   }
 
-  private async prepareOne(): Promise<void> {
+  /** One more ready sandbox; false when there is no default bridge to make it on. */
+  private async prepareOne(): Promise<boolean> {
     const net = this.store.byName('bridge');
-    if (!net || !isBridge(net)) return;
+    if (!net || !isBridge(net)) return false;
     const id = randomBytes(32).toString('hex');
     const ip = allocate(net);
     const ep: EndpointRecord = {
@@ -175,6 +176,7 @@ export class NetworkService {
       throw e;
     }
     this.ready.push(id);
+    return true;
   }
 
   netnsPath(containerId: string): string {
