@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -85,6 +85,7 @@ describe('networking: bridge, ports, user networks, DNS, restarts', () => {
       await d.cleanup();
       cleanupNetwork(d.dataRoot, d.bridge, d.nftTable);
     }
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('default bridge: own namespace, address from the subnet, route, hosts and resolv.conf; none, host, container:', async () => {
