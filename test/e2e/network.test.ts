@@ -105,6 +105,14 @@ describe('networking: bridge, ports, user networks, DNS, restarts', () => {
     docker('rm', pooledId);
     await waitFor(() => pooledSandboxes(d).ids.length === 2 && !pooledSandboxes(d).ids.includes(pooledId), 'the pool refilled', 5000);
 
+    // --mac-address: the interface has it, inspect shows it; a bad one, or one with the host's network, is refused.
+    const macId = docker('run', '-d', '--mac-address', '02:42:ac:11:00:99', 'busybox', 'sleep', '30');
+    assert.equal(docker('exec', macId, 'cat', '/sys/class/net/eth0/address'), '02:42:ac:11:00:99');
+    assert.equal((await inspect(macId)).NetworkSettings.Networks.bridge!.MacAddress, '02:42:ac:11:00:99');
+    docker('rm', '-f', macId);
+    assert.match(d.docker(['run', '--rm', '--mac-address', '03:42:ac:11:00:99', 'busybox', 'true']).stderr, /multicast address/);
+    assert.match(d.docker(['run', '--rm', '--network', 'host', '--mac-address', '02:42:ac:11:00:99', 'busybox', 'true']).stderr, /conflicting options: mac-address and the network mode/);
+
     const none = docker('run', '--rm', '--network', 'none', 'busybox', 'ip', '-o', 'link');
     assert.deepEqual(none.split('\n').map((l) => l.split(':')[1]!.trim()), ['lo']);
     const hostNet = docker('run', '--rm', '--network', 'host', 'busybox', 'ip', '-o', 'link');

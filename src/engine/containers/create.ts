@@ -111,7 +111,7 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
   const ic = img.config.config ?? {};
   const host = { ...(body.HostConfig ?? {}) };
   // NetworkMode and NetworkingConfig checked and normalised; the addresses are reserved just before the record is saved.
-  const netPlan = planNetworks(svc, host, body.NetworkingConfig as Record<string, unknown> | undefined, body.Hostname);
+  const netPlan = planNetworks(svc, host, body.NetworkingConfig as Record<string, unknown> | undefined, body.Hostname, body.MacAddress);
   const netMode = netPlan.kind;
   const entrypoint = asList(body.Entrypoint);
   let cmd = asList(body.Cmd);

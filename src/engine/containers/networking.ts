@@ -20,6 +20,7 @@ function net(svc: ContainerService): NetworkService | undefined {
 interface EndpointSettings {
   Aliases?: string[] | null;
   IPAMConfig?: { IPv4Address?: string } | null;
+  MacAddress?: string;
 }
 
 /** Networks to attach at create: the NetworkMode one first, then the other EndpointsConfig entries. */
@@ -33,11 +34,15 @@ export interface NetPlan {
  * Validate and normalise HostConfig.NetworkMode and NetworkingConfig at create (Docker's rules and wording);
  * rewrites host.NetworkMode to its stored form (`bridge`, a network name, `container:<id>`).
  */
-export function planNetworks(svc: ContainerService, host: Record<string, unknown>, networking: Record<string, unknown> | undefined, hostname?: string): NetPlan {
+export function planNetworks(
+  svc: ContainerService, host: Record<string, unknown>, networking: Record<string, unknown> | undefined, hostname?: string, configMac?: string,
+): NetPlan {
   const n = net(svc);
   let mode = typeof host.NetworkMode === 'string' && host.NetworkMode ? host.NetworkMode : 'default';
   if (mode === 'default') mode = n ? 'bridge' : 'none';
   const eps = ((networking?.EndpointsConfig ?? {}) as Record<string, EndpointSettings | null>);
+  // The docker CLI puts --mac-address in the endpoint settings (API 1.44+), older clients in Config.MacAddress.
+  const anyMac = configMac || Object.values(eps).some((e) => !!e?.MacAddress);
   const hasPorts = Object.values((host.PortBindings ?? {}) as Record<string, unknown[] | null>).some((b) => Array.isArray(b) && b.length > 0) || host.PublishAllPorts === true;
   const warnings: string[] = [];
   if (!n) {
@@ -49,6 +54,7 @@ export function planNetworks(svc: ContainerService, host: Record<string, unknown
   if (mode.startsWith('container:')) {
     const target = svc.store.get(mode.slice('container:'.length));
     if (hasPorts) throw new InvalidArgument('conflicting options: port publishing and the container type network mode');
+    if (anyMac) throw new InvalidArgument('conflicting options: mac-address and the network mode');
     // The joined container's /etc/hosts, /etc/resolv.conf and /etc/hostname are used (Docker's rules and wording).
     if (typeof hostname === 'string' && hostname !== '') throw new InvalidArgument('conflicting options: hostname and the network mode');
     if (Array.isArray(host.Dns) && host.Dns.length > 0) throw new InvalidArgument('conflicting options: dns and the network mode');
@@ -58,6 +64,7 @@ export function planNetworks(svc: ContainerService, host: Record<string, unknown
     return { kind: 'container', endpoints: [], warnings };
   }
   const primary = n.get(mode);
+  if (primary.driver === 'host' && anyMac) throw new InvalidArgument('conflicting options: mac-address and the network mode');
   if (primary.driver === 'host' || primary.driver === 'null') {
     if (hasPorts && primary.driver === 'host') warnings.push('Published ports are discarded when using host network mode');
     host.NetworkMode = primary.name;
@@ -67,9 +74,13 @@ export function planNetworks(svc: ContainerService, host: Record<string, unknown
   const req = (s: EndpointSettings | null | undefined): EndpointRequest => ({
     ...(s?.Aliases && s.Aliases.length > 0 ? { aliases: s.Aliases } : {}),
     ...(s?.IPAMConfig?.IPv4Address ? { ip: s.IPAMConfig.IPv4Address } : {}),
+    ...(s?.MacAddress ? { mac: s.MacAddress } : {}),
   });
   const primaryKey = Object.keys(eps).find((k) => k === mode || k === 'default' || (n.store.find(k)?.id === primary.id));
-  const endpoints = [{ network: primary.id, req: req(primaryKey ? eps[primaryKey] : undefined) }];
+  // Config.MacAddress (before API 1.44) belongs to the primary network's endpoint.
+  const primaryReq = req(primaryKey ? eps[primaryKey] : undefined);
+  if (configMac && !primaryReq.mac) primaryReq.mac = configMac;
+  const endpoints = [{ network: primary.id, req: primaryReq }];
   for (const [k, s] of Object.entries(eps)) {
     if (k === primaryKey) continue;
     const other = n.get(k);
@@ -86,7 +97,7 @@ export function planNetworks(svc: ContainerService, host: Record<string, unknown
 export function pooledId(svc: ContainerService, plan: NetPlan): string | undefined {
   const n = net(svc);
   const only = plan.endpoints.length === 1 ? plan.endpoints[0]! : undefined;
-  if (!n || plan.kind !== 'bridge' || !only || only.req.ip || (only.req.aliases?.length ?? 0) > 0) return undefined;
+  if (!n || plan.kind !== 'bridge' || !only || only.req.ip || only.req.mac || (only.req.aliases?.length ?? 0) > 0) return undefined;
   const target = n.store.byId.get(only.network);
   return target?.predefined && target.name === 'bridge' ? n.takeSandbox() : undefined;
 }

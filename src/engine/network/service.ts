@@ -251,7 +251,7 @@ export class NetworkService {
     const net = this.store.get(ref);
     if (!isBridge(net)) throw new Forbidden(`container cannot be connected to the ${net.name} network`);
     const pooled = net.endpoints[ctr.id];
-    if (pooled?.pool && !req.ip && !(req.aliases && req.aliases.length > 0)) {
+    if (pooled?.pool && !req.ip && !req.mac && !(req.aliases && req.aliases.length > 0)) {
       // The container took a pool sandbox's ID: its address is this one, reserved on disk already. The claim is
       // saved in the background (restore keeps a pool endpoint whose container exists).
       pooled.name = ctr.name;
@@ -265,9 +265,11 @@ export class NetworkService {
     const used = new Set(this.attachments(ctr.id).map((a) => ifIndex(a.ep.ifname)));
     let idx = 0;
     while (used.has(idx)) idx++;
+    if (req.mac !== undefined && !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(req.mac)) throw new InvalidArgument(`invalid MAC address: ${req.mac}`);
+    if (req.mac !== undefined && (parseInt(req.mac.slice(0, 2), 16) & 1) === 1) throw new InvalidArgument(`invalid MAC address ${req.mac}: a multicast address cannot be an interface's`);
     const ip = allocate(net, req.ip);
     const ep: EndpointRecord = {
-      containerId: ctr.id, name: ctr.name, endpointId: randomBytes(32).toString('hex'), ip, mac: macFor(ipToInt(ip)),
+      containerId: ctr.id, name: ctr.name, endpointId: randomBytes(32).toString('hex'), ip, mac: req.mac?.toLowerCase() ?? macFor(ipToInt(ip)),
       aliases: [...new Set(req.aliases ?? [])], ...(req.ip ? { requestedIp: req.ip } : {}), ifname: `eth${idx}`,
       hostIf: hostIfFor(ctr.id, net.id),
     };

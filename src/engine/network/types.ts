@@ -73,6 +73,8 @@ export interface PortMapping {
 export interface EndpointRequest {
   aliases?: string[];
   ip?: string;
+  /** `--mac-address` (EndpointSettings.MacAddress): used instead of the one derived from the address. */
+  mac?: string;
 }
 
 /** The container side a sandbox is built for. */
