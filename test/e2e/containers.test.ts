@@ -25,6 +25,12 @@ describe('containers: lifecycle through the API', () => {
     assert.deepEqual(await logs(d, id, { stderr: '0' }), { stdout: 'out\n', stderr: '' });
   });
 
+  it('Config.NetworkDisabled gives loopback alone', async () => {
+    const id = await runDetached(d, { Cmd: ['sh', '-c', 'ls /sys/class/net'], NetworkDisabled: true });
+    assert.equal(await waitExit(d, id), 0);
+    assert.deepEqual(await logs(d, id), { stdout: 'lo\n', stderr: '' });
+  });
+
   it('answers 404 for a missing image and 409 for a taken name', async () => {
     const e = await d.client.json('POST', '/containers/create', { body: { Image: 'nope:1', Cmd: ['true'] } }).catch((x: Error) => x);
     assert.ok(e instanceof Error && e.message === 'No such image: nope:1', String(e));

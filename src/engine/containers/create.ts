@@ -111,7 +111,9 @@ export async function createContainer(svc: ContainerService, body: CreateBody, n
   const ic = img.config.config ?? {};
   const host = { ...(body.HostConfig ?? {}) };
   // NetworkMode and NetworkingConfig checked and normalised; the addresses are reserved just before the record is saved.
-  const netPlan = planNetworks(svc, host, body.NetworkingConfig as Record<string, unknown> | undefined, body.Hostname, body.MacAddress);
+  // Config.NetworkDisabled (API only): the container gets loopback alone, whatever the network mode says.
+  if (body.NetworkDisabled === true) host.NetworkMode = 'none';
+  const netPlan = planNetworks(svc, host, body.NetworkDisabled === true ? undefined : body.NetworkingConfig as Record<string, unknown> | undefined, body.Hostname, body.MacAddress);
   const netMode = netPlan.kind;
   const entrypoint = asList(body.Entrypoint);
   let cmd = asList(body.Cmd);
