@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type Server, type Socket, createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -178,6 +178,8 @@ describe('registry robustness', () => {
     await proxy?.close();
     for (const r of regs) await r.kill('SIGKILL');
     await d?.cleanup();
+    // The daemon restarted in a test keeps the first one's directory: its cleanup leaves it for the caller.
+    if (d) rmSync(d.dir, { recursive: true, force: true });
   });
 
   it('a registry killed mid-push keeps no torn blob; the retried push succeeds; killing petid mid-pull leaves nothing corrupt and the retry yields the same digests', async () => {
