@@ -23,10 +23,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { BUSYBOX, busyboxInPeti, importBusybox } from './lib/busybox.js';
-import {
-  PETI, availableEngines, markdownTable, median, removeTree, runTimed, showCommand, withEngine,
-  type Engine, type EngineName, type RunOptions, type RunResult,
-} from './lib/engines.js';
+import { cli, pool, show, type Client } from './lib/clients.js';
+import { availableEngines, markdownTable, median, removeTree, withEngine, type Engine, type EngineName } from './lib/engines.js';
 
 const CONTAINERS = 50;
 const RUN_CONCURRENCY = 4;
@@ -49,15 +47,6 @@ const CP_TIMEOUT_MS = 60_000;
 /** Verbs that failed (the bench goes on without their numbers): printed under the tables. */
 const failures: string[] = [];
 
-/** A CLI pointed at an engine: the docker CLI against petid, docker against dockerd, podman. */
-interface Client {
-  label: string;
-  engine: Engine;
-  cmd: string;
-  args: string[];
-  env: Record<string, string>;
-}
-
 interface Result {
   label: string;
   engine: EngineName;
@@ -68,27 +57,6 @@ interface Result {
   cpOut: number[];
   cpCheck: string;
   load: string;
-}
-
-function cli(c: Client, args: string[], opts?: RunOptions): Promise<RunResult> {
-  return runTimed(c.cmd, [...c.args, ...args], c.env, opts);
-}
-
-function show(c: Client, args: string[], note = ''): void {
-  console.log(`  $ ${showCommand(c.cmd === PETI ? 'bin/peti' : c.cmd, [...c.args, ...args], c.env)}${note}`);
-}
-
-/** Runs fn over items, at most n at a time. */
-async function pool<T, R>(items: T[], n: number, fn: (x: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  }));
-  return out;
 }
 
 function loadNow(): string {

@@ -18,9 +18,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BUSYBOX, busyboxInPeti, importBusybox } from './lib/busybox.js';
 import { startNullEngine } from './lib/null-engine.js';
+import { cli, commandLine, percentile, pool, sleep, type Client, type Invocation } from './lib/clients.js';
 import {
-  PETI, availableEngines, debianPackageOf, markdownTable, median, mib, pssKiB, removeTree, rssKiB, runTimed, showCommand, which, withEngine,
-  type Engine, type RunOptions, type RunResult,
+  availableEngines, debianPackageOf, markdownTable, median, mib, pssKiB, removeTree, rssKiB, runTimed, showCommand, which, withEngine,
+  type Engine, type RunResult,
 } from './lib/engines.js';
 
 const RUN_WARMUP = 3;
@@ -36,18 +37,6 @@ const CRUN_GAP_MS = 100;
 
 /** Verbs that failed (the bench goes on without their numbers): printed under the tables. */
 const failures: string[] = [];
-
-/** A CLI pointed at an engine: `docker` against petid is one, `bin/peti` against petid another. */
-interface Client {
-  label: string;
-  engine: Engine;
-  cmd: string;
-  args: string[];
-  env: Record<string, string>;
-}
-
-/** What running a CLI needs. */
-type Invocation = Pick<Client, 'cmd' | 'args' | 'env'>;
 
 interface ClientResult {
   label: string;
@@ -69,46 +58,20 @@ interface MemoryResult {
   daemonGrowthKiB: number;
 }
 
-function cli(c: Invocation, args: string[], opts?: RunOptions): Promise<RunResult> {
-  return runTimed(c.cmd, [...c.args, ...args], c.env, opts);
-}
-
 const shown = new Set<string>();
-function show(c: Invocation, args: string[], note = ''): void {
-  const s = showCommand(c.cmd === PETI ? 'bin/peti' : c.cmd, [...c.args, ...args], c.env);
-  if (!shown.has(s + note)) console.log(`  $ ${s}${note}`);
-  shown.add(s + note);
-}
-
-/** p-th percentile, nearest rank. */
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
-}
-
-async function sleep(ms: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
+/** Each command line once, however often it runs. */
+function showOnce(c: Invocation, args: string[], note = ''): void {
+  const s = commandLine(c, args) + note;
+  if (!shown.has(s)) console.log(`  $ ${s}`);
+  shown.add(s);
 }
 
 async function repeat(c: Invocation, args: string[], warmup: number, runs: number): Promise<number[]> {
-  show(c, args, `   (x${runs} after ${warmup} warm-up${warmup === 1 ? '' : 's'})`);
+  showOnce(c, args, `   (x${runs} after ${warmup} warm-up${warmup === 1 ? '' : 's'})`);
   for (let i = 0; i < warmup; i++) await cli(c, args, { capture: false });
   const ms: number[] = [];
   for (let i = 0; i < runs; i++) ms.push((await cli(c, args, { capture: false })).ms);
   return ms;
-}
-
-/** Runs fn over items, at most n at a time. */
-async function pool<T, R>(items: T[], n: number, fn: (x: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  }));
-  return out;
 }
 
 async function measureMemory(e: Engine, rssBefore: number): Promise<MemoryResult> {
@@ -138,7 +101,7 @@ async function benchClient(c: Client, withMemory: boolean): Promise<{ result: Cl
 
   const rssBefore = c.engine.rssNow() ?? 0;
   const runArgs = ['run', '-d', BUSYBOX, 'sleep', '600'];
-  show(c, runArgs, `   (x${PARALLEL} at once)`);
+  showOnce(c, runArgs, `   (x${PARALLEL} at once)`);
   const t0 = performance.now();
   const started = await Promise.all(Array.from({ length: PARALLEL }, () => cli(c, runArgs)));
   const runD = performance.now() - t0;
@@ -149,7 +112,7 @@ async function benchClient(c: Client, withMemory: boolean): Promise<{ result: Cl
   try {
     if (withMemory) memory = await measureMemory(c.engine, rssBefore);
     const inspect = ['inspect', '--format', '{{.HostConfig.NetworkMode}} {{.NetworkSettings.IPAddress}}', ids[0] as string];
-    show(c, inspect);
+    showOnce(c, inspect);
     const [mode, ip] = (await cli(c, inspect)).stdout.trim().split(' ');
     network = `${mode}${ip ? `, IP ${ip}` : ', no IP'}`;
     try {
@@ -160,12 +123,12 @@ async function benchClient(c: Client, withMemory: boolean): Promise<{ result: Cl
       console.log(`  FAILED: ${failures[failures.length - 1]}`);
     }
   } finally {
-    show(c, ['kill', '...'], `   (the ${PARALLEL}), then rm -f`);
+    showOnce(c, ['kill', '...'], `   (the ${PARALLEL}), then rm -f`);
     await cli(c, ['kill', ...ids], { check: false, capture: false });
     await cli(c, ['rm', '-f', ...ids], { capture: false });
   }
 
-  show(c, ['create', BUSYBOX, 'true'], `   (x${PS_CONTAINERS}, ${CREATE_CONCURRENCY} at a time)`);
+  showOnce(c, ['create', BUSYBOX, 'true'], `   (x${PS_CONTAINERS}, ${CREATE_CONCURRENCY} at a time)`);
   const created = await pool(Array.from({ length: PS_CONTAINERS }, (_, i) => i), CREATE_CONCURRENCY,
     async () => (await cli(c, ['create', BUSYBOX, 'true'])).stdout.trim().split('\n').pop() as string);
   let ps: number[];
@@ -174,7 +137,7 @@ async function benchClient(c: Client, withMemory: boolean): Promise<{ result: Cl
     if (lines !== PS_CONTAINERS) throw new Error(`${c.label}: ps -a lists ${lines} containers, expected ${PS_CONTAINERS}`);
     ps = await repeat(c, ['ps', '-a'], 1, PS_RUNS);
   } finally {
-    show(c, ['rm', '...'], `   (the ${PS_CONTAINERS})`);
+    showOnce(c, ['rm', '...'], `   (the ${PS_CONTAINERS})`);
     await cli(c, ['rm', '-f', ...created], { capture: false });
   }
   const f = (xs: number[]): string => median(xs).toFixed(0);

@@ -14,14 +14,15 @@
  * Run: node --import tsx bench/network.ts [peti|docker|podman ...]
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BUSYBOX, busyboxInPeti, importBusybox } from './lib/busybox.js';
+import { cli, freePort, show, sleep, type Client } from './lib/clients.js';
 import {
-  availableEngines, debianPackageOf, forwardPolicy, hostNetChanges, markdownTable, median, removeTree, runTimed, showCommand,
-  snapshotHostNet, undoHostNet, which, withEngine, type Engine, type HostNet, type NetOwner, type RunOptions, type RunResult,
+  availableEngines, debianPackageOf, forwardPolicy, hostNetChanges, markdownTable, median, removeTree, runTimed,
+  snapshotHostNet, undoHostNet, which, withEngine, type Engine, type HostNet, type NetOwner,
 } from './lib/engines.js';
 
 const RUN_WARMUP = 3;
@@ -30,15 +31,6 @@ const XFER_RUNS = 11;
 const FILE_MIB = 100;
 const FILE_BYTES = FILE_MIB * 1024 * 1024;
 const XFER_TIMEOUT_MS = 60_000;
-
-/** A CLI pointed at an engine (for Peti: the docker CLI against petid). */
-interface Client {
-  label: string;
-  engine: Engine;
-  cmd: string;
-  args: string[];
-  env: Record<string, string>;
-}
 
 interface Result {
   label: string;
@@ -53,25 +45,6 @@ interface Result {
 
 const failures: string[] = [];
 
-function cli(c: Client, args: string[], opts?: RunOptions): Promise<RunResult> {
-  return runTimed(c.cmd, [...c.args, ...args], c.env, opts);
-}
-
-function show(c: Client, args: string[], note = ''): void {
-  console.log(`  $ ${showCommand(c.cmd, [...c.args, ...args], c.env)}${note}`);
-}
-
-/** A TCP port free on 127.0.0.1 right now (the kernel's pick). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /**
  * GET /f over HTTP/1.0 with a bare Node socket (no HTTP parser, no copies beyond the socket's): ms from connect to
@@ -108,10 +81,6 @@ function download(host: string, port: number): Promise<number> {
       else resolve(ms);
     });
   });
-}
-
-async function sleep(ms: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
 }
 
 const mibps = (ms: number): number => FILE_MIB / (ms / 1000);

@@ -17,11 +17,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { BUILD, availableEngines, debianPackageOf, markdownTable, median, removeTree, which, withEngine, type Engine, type EngineName } from './lib/engines.js';
+import { makePool, prng } from './lib/data.js';
+import { freePort } from './lib/clients.js';
 
 const CACHE = '/tmp/peti-bench-registry';
 const RUNS = 3;
@@ -32,33 +33,6 @@ const SMALL_LAYER = 200 * 1024;
 
 type RegistryName = 'peti registry' | 'docker-registry';
 type ImageName = 'big' | 'small';
-
-/** xorshift32: the same data on every machine, so runs compare. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
-
-/** Words from a random vocabulary: compresses 2-3x with gzip, like real layers. */
-function makePool(size: number, rnd: () => number): Buffer {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-';
-  const vocab = Array.from({ length: 4000 }, () => Array.from({ length: 2 + Math.floor(rnd() * 10) }, () => alphabet[Math.floor(rnd() * 64)]).join(''));
-  const parts: string[] = [];
-  let len = 0;
-  while (len < size) {
-    const w = vocab[Math.floor(rnd() * vocab.length)] as string;
-    parts.push(w, rnd() < 0.08 ? '\n' : ' ');
-    len += w.length + 1;
-  }
-  return Buffer.from(parts.join('')).subarray(0, size);
-}
 
 /** A ustar header + body + padding, for regular files and directories (names < 100 bytes). */
 function tarEntry(name: string, body: Buffer | undefined, mode: number): Buffer {
@@ -156,16 +130,6 @@ function images(): BenchImage[] {
 // ---------------------------------------------------------------------------------------------------------------------
 // Registries, on 127.0.0.1 only.
 
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 interface Registry {
   name: RegistryName;

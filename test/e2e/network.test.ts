@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, makeBusybox, waitFor, cleanupNetwork, pooledSandboxes, type TestDaemon } from '../helpers/daemon.js';
 import { removeAll } from '../helpers/containers.js';
+import { freePort as freePortOn } from '../helpers/net.js';
 
 interface Inspect {
   Id: string;
@@ -39,14 +40,8 @@ async function get(url: string): Promise<string> {
   return r.text();
 }
 
-/** A free TCP port on the host (asked of the kernel, then released). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '0.0.0.0', r));
-  const p = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
+
+const freePort = (): Promise<number> => freePortOn('0.0.0.0');
 
 function veths(bridge: string): string[] {
   try {

@@ -9,12 +9,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
-import { createServer as netServer } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { hashSync } from 'bcryptjs';
 import { REPO, makeBusybox, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { makeTar } from '../helpers/tars.js';
+import { freePort } from '../helpers/net.js';
 
 interface Msg { status?: string; id?: string; progressDetail?: { current?: number; total?: number }; aux?: { Tag: string; Digest: string; Size: number } }
 interface Inspect { Id: string; RepoTags: string[]; RepoDigests: string[]; RootFS: { Layers: string[] } }
@@ -23,16 +23,6 @@ const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').updat
 const authHeader = (username: string, password: string, serveraddress: string): string =>
   Buffer.from(JSON.stringify({ username, password, serveraddress })).toString('base64url');
 
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = netServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 interface Proc { host: string; proc: ChildProcess; stop(): Promise<void> }
 

@@ -16,22 +16,13 @@ import { gzipSync } from 'node:zlib';
 import { hashSync } from 'bcryptjs';
 import { REPO, startDaemon, waitFor, type TestDaemon } from '../helpers/daemon.js';
 import { makeTar } from '../helpers/tars.js';
+import { freePort } from '../helpers/net.js';
 
 interface Msg { status?: string; error?: string; aux?: { Digest: string } }
 interface Inspect { Id: string; RootFS: { Layers: string[] }; RepoDigests: string[] }
 
 const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 interface Registry { proc: ChildProcess; kill(signal?: NodeJS.Signals): Promise<void> }
 

@@ -1,9 +1,9 @@
 /** Starting and stopping registry servers for the tests: ours from dist/, Debian's docker-registry. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from '../helpers/net.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 export const REGISTRY_BUNDLE = join(REPO, 'dist/peti-registry.js');
@@ -62,16 +62,7 @@ export async function startPetiRegistry(root: string, args: string[] = []): Prom
   return { url, proc, ...t };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
+export { freePort };
 
 /** Installs Debian's docker-registry when missing; returns a reason string when it cannot. */
 export function ensureDockerRegistry(): string | undefined {

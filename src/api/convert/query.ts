@@ -19,22 +19,29 @@ export function intParam(q: URLSearchParams, name: string): number | undefined {
  * The `filters` query: JSON of `{"key":{"value":true}}` (current) or `{"key":["value"]}` (older clients).
  */
 export function filtersParam(q: URLSearchParams, name = 'filters'): Record<string, string[]> {
+  const raw = q.get(name) ?? '';
+  const v = jsonObjectParam(q, name, 'filter');
+  const out: Record<string, string[]> = {};
+  for (const [k, val] of Object.entries(v)) {
+    if (Array.isArray(val)) out[k] = val.map(String);
+    else if (val && typeof val === 'object') out[k] = Object.entries(val as Record<string, unknown>).filter(([, b]) => b !== false).map(([x]) => x);
+    else throw new InvalidArgument(`invalid filter: ${raw}`);
+  }
+  return out;
+}
+
+/** A query parameter holding a JSON object (`{}` when absent); 400 `invalid <what>: <raw>` when it is not one. */
+export function jsonObjectParam(q: URLSearchParams, name: string, what = name): Record<string, unknown> {
   const raw = q.get(name);
   if (!raw) return {};
   let v: unknown;
   try {
     v = JSON.parse(raw);
   } catch {
-    throw new InvalidArgument(`invalid filter: ${raw}`);
+    throw new InvalidArgument(`invalid ${what}: ${raw}`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidArgument(`invalid filter: ${raw}`);
-  const out: Record<string, string[]> = {};
-  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
-    if (Array.isArray(val)) out[k] = val.map(String);
-    else if (val && typeof val === 'object') out[k] = Object.entries(val as Record<string, unknown>).filter(([, b]) => b !== false).map(([x]) => x);
-    else throw new InvalidArgument(`invalid filter: ${raw}`);
-  }
-  return out;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidArgument(`invalid ${what}: ${raw}`);
+  return v as Record<string, unknown>;
 }
 
 /** Docker's timestamps in `since`/`until`: unix seconds with optional fraction, RFC 3339, or a duration ago. */

@@ -5,7 +5,7 @@ import { InvalidArgument, messageOf } from '../../lib/errors.js';
 import { formatFull, parseRepoTag } from '../../lib/reference.js';
 import type { Route } from '../router.js';
 import { sendJson } from '../server.js';
-import { boolParam, filtersParam, intParam, timeParamNs } from '../convert/query.js';
+import { boolParam, filtersParam, intParam, jsonObjectParam, timeParamNs } from '../convert/query.js';
 import { JsonStream } from '../stream/json.js';
 
 const short = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12);
@@ -27,18 +27,9 @@ export function classicBuildJson(e: BuildEvent, o: { quiet: boolean; rm: boolean
   }
 }
 
-function jsonObject(q: URLSearchParams, name: string): Record<string, string> {
-  const raw = q.get(name);
-  if (!raw) return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    throw new InvalidArgument(`invalid ${name}: ${raw}`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new InvalidArgument(`invalid ${name}: ${raw}`);
-  // buildargs: a null value means "take it from the client's environment", which the CLI already did
-  return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== null).map(([k, x]) => [k, String(x)]));
+/** `buildargs` and `labels`: a null value means "take it from the client's environment", which the CLI already did. */
+function stringMap(q: URLSearchParams, name: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(jsonObjectParam(q, name)).filter(([, x]) => x !== null).map(([k, x]) => [k, String(x)]));
 }
 
 export function buildRoutes(engine: Engine): Route[] {
@@ -54,7 +45,7 @@ export function buildRoutes(engine: Engine): Route[] {
         const js = new JsonStream(res);
         try {
           await engine.builder.build(req, {
-            tags, dockerfile: query.get('dockerfile') || 'Dockerfile', buildArgs: jsonObject(query, 'buildargs'), labels: jsonObject(query, 'labels'),
+            tags, dockerfile: query.get('dockerfile') || 'Dockerfile', buildArgs: stringMap(query, 'buildargs'), labels: stringMap(query, 'labels'),
             ...(query.get('target') ? { target: query.get('target')! } : {}), noCache: boolParam(query, 'nocache'), pull: boolParam(query, 'pull'),
             network: query.get('networkmode') ?? '', ...(query.get('platform') ? { platform: query.get('platform')! } : {}), signal,
           }, (e) => { for (const line of classicBuildJson(e, { quiet, rm })) js.write(line); });

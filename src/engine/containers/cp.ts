@@ -60,15 +60,19 @@ function checkPath(path: string): void {
   if (path.includes('\0')) throw new InvalidArgument('Path contains a NUL byte');
 }
 
-async function statIn(view: ContainerView, path: string, ref: string): Promise<{ r: Resolved; st: Stats; stat: PathStat }> {
-  const r = await resolveIn(view, path, false);
-  let st: Stats;
+/** lstat of a resolved path; a missing one is Docker's `Could not find the file ... in container ...`. */
+async function lstatOrNotFound(r: Resolved, path: string, ref: string): Promise<Stats> {
   try {
-    st = await lstatIn(r);
+    return await lstatIn(r);
   } catch (e) {
     if (isAbsent(e)) throw notFound(path, ref);
     throw e;
   }
+}
+
+async function statIn(view: ContainerView, path: string, ref: string): Promise<{ r: Resolved; st: Stats; stat: PathStat }> {
+  const r = await resolveIn(view, path, false);
+  const st = await lstatOrNotFound(r, path, ref);
   let linkTarget = '';
   if (st.isSymbolicLink()) linkTarget = `/${(await resolveIn(view, path, true)).parts.join('/')}`;
   return { r, st, stat: { name: baseName(path), size: st.size, mode: goFileMode(st), mtime: st.mtime.toISOString(), linkTarget } };
@@ -149,13 +153,7 @@ export async function extractToDir(svc: ContainerService, resolveUser: UserResol
   const rec = svc.store.get(ref);
   await withView(svc, ref, {}, async (view) => {
     const r = await resolveIn(view, path, true);
-    let st: Stats;
-    try {
-      st = await lstatIn(r);
-    } catch (e) {
-      if (isAbsent(e)) throw notFound(path, ref);
-      throw e;
-    }
+    const st = await lstatOrNotFound(r, path, ref);
     if (!st.isDirectory()) throw new InvalidArgument('extraction point is not a directory');
     if (!view.live && r.readonly) throw readOnlyError(view.mounts.length > 0 && r.readonly && !view.readonlyRoot ? 'volume' : 'rootfs');
     const user = typeof rec.config.User === 'string' ? rec.config.User : '';

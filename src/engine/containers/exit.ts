@@ -59,9 +59,9 @@ export async function handleExit(svc: ContainerService, id: string, opts: { code
     // The runtime state and the rootfs mount go in the background: waiters learn the exit code first (the run
     // path), and whoever needs them gone (start, rm) awaits this same promise.
     svc.cleanups.set(id, Promise.all([
-      svc.d.runtime.delete(id, true, rec.runtime).catch((e: unknown) => svc.d.log.warn('runtime delete failed', { id, err: messageOf(e) })).finally(() => trace(id, 'exit: runtime deleted')),
+      svc.d.runtime.delete(id, true, rec.runtime).catch((e: unknown) => svc.d.log.warn('runtime delete failed', { id, err: messageOf(e) })),
       fsp.rm(join(svc.exitDir, id), { force: true }),
-      unmount(svc.rootfs(id)).catch((e: unknown) => svc.d.log.warn('unmount failed', { id, err: messageOf(e) })).finally(() => trace(id, 'exit: rootfs unmounted')),
+      unmount(svc.rootfs(id)).catch((e: unknown) => svc.d.log.warn('unmount failed', { id, err: messageOf(e) })),
       networkDown(svc, rec),
     ]).then(() => undefined));
     const ranMs = Date.now() - Date.parse(rec.state.startedAt);

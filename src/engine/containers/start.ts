@@ -92,7 +92,7 @@ export async function startLocked(svc: ContainerService, id: string): Promise<vo
   const createOpts = {
     id, name: rec.name, bundle: svc.bundle(id), logPath: rec.logPath, exitDir: svc.exitDir, persistDir: svc.persistDir(id),
     tty: rec.config.Tty === true, stdin: rec.config.OpenStdin === true, leaveStdinOpen: rec.config.StdinOnce !== true || rec.config.Tty === true, runtime: rec.runtime,
-    ...(logSizeMax(rec.hostConfig) !== undefined ? { logSizeMax: logSizeMax(rec.hostConfig) } : {}),
+    logSizeMax: logSizeMax(rec.hostConfig),
   };
   trace(id, 'start: network up');
   let created: { pid: number; conmonPid: number };
