@@ -726,7 +726,8 @@ async function startPodman(opts: EngineOptions): Promise<Engine> {
   const conf = join(dir, 'containers.conf');
   const global = ['--root', join(dir, 'root'), '--runroot', join(dir, 'run')];
   const existedBefore = new Set(PODMAN_LEFTOVERS.filter((p) => existsSync(p)));
-  const before = opts.network ? snapshotHostNet() : undefined;
+  // Always: Podman sets up netavark's iptables chains even for runs and builds that asked for no network.
+  const before = snapshotHostNet();
   const stop = async (): Promise<void> => {
     try {
       // Daemonless: nothing to stop; let podman unmount its storage, then make sure.
@@ -742,7 +743,7 @@ async function startPodman(opts: EngineOptions): Promise<Engine> {
       }
       if (removed.length) console.log(`podman: removed what it left outside its roots: ${removed.join(', ')}`);
       try {
-        if (before) undoHostNet('podman', before, PODMAN_NET);
+        undoHostNet('podman', before, PODMAN_NET);
       } finally {
         removeTree(dir);
       }
