@@ -24,6 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { BUSYBOX, busyboxInPeti, importBusybox } from './lib/busybox.js';
 import { cli, pool, show, type Client } from './lib/clients.js';
+import { prng } from './lib/data.js';
 import { availableEngines, markdownTable, median, removeTree, withEngine, type Engine, type EngineName } from './lib/engines.js';
 
 const CONTAINERS = 50;
@@ -66,17 +67,10 @@ function loadNow(): string {
 // ---------------------------------------------------------------------------------------------------------------------
 // The source tree.
 
-/** xorshift32: the same pseudo-random bytes on every run and machine. */
+/** The same pseudo-random 32-bit words on every run and machine (lib/data.ts's xorshift32). */
 function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s;
-  };
+  const next = prng(seed);
+  return () => next() * 0x1_0000_0000;
 }
 
 /**
